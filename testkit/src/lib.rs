@@ -1,0 +1,18 @@
+//! Test support for mediaplane's integration tests: finding the real third-party peers and
+//! oracles (ffmpeg, sox, spandsp, espeak-ng, PESQ), running them, and the audio arithmetic the
+//! tests share.
+//!
+//! A missing tool is a test failure whose message names the setup command
+//! (`scripts/test.sh`), never a silent skip.
+#![allow(
+    clippy::unwrap_used,
+    reason = "test support: a failure here is a test failure"
+)]
+
+pub mod audio;
+pub mod ogg;
+pub mod oracle;
+pub mod pesq;
+pub mod tools;
+
+pub use tools::{require, run, scratch_dir, workspace_root};
