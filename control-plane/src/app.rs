@@ -1,0 +1,110 @@
+//! A running mediaplane instance: start every component, wait for a stop signal, stop them.
+
+use std::{net::SocketAddr, sync::Arc};
+
+use tokio::sync::watch;
+
+use crate::{config::Config, instance, metrics, ops};
+
+/// A started instance.
+#[derive(Debug)]
+pub struct App {
+    /// The resolved instance id.
+    pub instance_id: String,
+    /// Where `/metrics`, `/health` and `/ready` are served.
+    pub ops_addr: SocketAddr,
+    /// Readiness of the components.
+    pub readiness: ops::Readiness,
+    stop: watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+/// Why the instance could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// A listener could not bind.
+    #[error("cannot listen on {addr} ({what}): {source}")]
+    Bind {
+        /// Which listener.
+        what: &'static str,
+        /// The address.
+        addr: SocketAddr,
+        /// The OS error.
+        source: std::io::Error,
+    },
+}
+
+impl App {
+    /// Starts every component described by `config`.
+    pub async fn start(config: &Config) -> Result<Self, StartError> {
+        let instance_id = instance::resolve(&config.instance);
+        let registry = Arc::new(metrics::registry(&instance_id));
+        let readiness = ops::Readiness::default();
+        let (stop, stop_rx) = watch::channel(false);
+
+        let (ops_server, ops_task) = ops::start(
+            config.metrics.listen,
+            &config.metrics.endpoint,
+            registry,
+            readiness.clone(),
+            stopped(stop_rx),
+        )
+        .await
+        .map_err(|source| StartError::Bind {
+            what: "metrics",
+            addr: config.metrics.listen,
+            source,
+        })?;
+        tracing::info!(addr = %ops_server.local_addr, "metrics and health listening");
+        tracing::info!(instance_id = %instance_id, version = env!("CARGO_PKG_VERSION"), "mediaplane started");
+
+        Ok(Self {
+            instance_id,
+            ops_addr: ops_server.local_addr,
+            readiness,
+            stop,
+            tasks: vec![ops_task],
+        })
+    }
+
+    /// Stops every component and waits for them.
+    pub async fn shutdown(self) {
+        tracing::info!("shutting down");
+        let _ = self.stop.send(true);
+        for task in self.tasks {
+            let _ = task.await;
+        }
+        tracing::info!("stopped");
+    }
+}
+
+/// Resolves once `true` has been sent on the stop channel (or its sender is gone).
+async fn stopped(mut rx: watch::Receiver<bool>) {
+    let _ = rx.wait_for(|&s| s).await;
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn stop_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(
+            tokio::signal::unix::SignalKind::terminate(),
+        ) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot watch SIGTERM; only SIGINT stops mediaplane");
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => tracing::info!("SIGINT received"),
+            _ = term.recv() => tracing::info!("SIGTERM received"),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}

@@ -1,0 +1,17 @@
+//! # control-plane
+//!
+//! The `mediaplane` binary and the only crate that knows every other one: configuration,
+//! the call registry, the ARI-compatible API, the VoIPBIN RabbitMQ RPC, events, session
+//! recovery and metrics (see DESIGN.md §2, §5, §6).
+//!
+//! Today it serves what exists: configuration ([`config`]), structured logs, the operations
+//! endpoints `/metrics`, `/health` and `/ready` ([`ops`]), and a clean stop on SIGINT/SIGTERM
+//! ([`app`]).
+#![forbid(unsafe_code)]
+
+pub mod app;
+pub mod config;
+pub mod instance;
+pub mod logging;
+pub mod metrics;
+pub mod ops;
