@@ -1,0 +1,2 @@
+//! Benchmarks live in `benches/`; this library only holds shared fixtures.
+#![forbid(unsafe_code)]
