@@ -10,9 +10,11 @@
 )]
 
 pub mod audio;
+pub mod http;
 pub mod ogg;
 pub mod oracle;
 pub mod pesq;
+pub mod process;
 pub mod tools;
 
 pub use tools::{require, run, scratch_dir, workspace_root};

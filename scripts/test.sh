@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# mediaplane's test command: installs whatever is missing on a Debian machine, then runs every
+# test. Safe to re-run; with nothing missing it goes straight to the tests.
+#
+#   apt:  cmake pkg-config gcc ffmpeg sox espeak-ng libspandsp-dev sip-tester baresip-core
+#         rabbitmq-server python3-venv python3-dev
+#   pip:  numpy pesq (into $MEDIAPLANE_TEST_TOOLS/venv)
+#
+# Environment: CARGO_TARGET_DIR (default ~/.cache/mediaplane-target),
+#              MEDIAPLANE_TEST_TOOLS (default ~/.cache/mediaplane-tools).
+# Extra arguments go to `cargo test`, e.g. `scripts/test.sh -p codec-transcoder`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/mediaplane-target}"
+export MEDIAPLANE_TEST_TOOLS="${MEDIAPLANE_TEST_TOOLS:-$HOME/.cache/mediaplane-tools}"
+export DEBIAN_FRONTEND=noninteractive
+
+say() { printf '== %s\n' "$*" >&2; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null 2>&1; then sudo -n "$@"; else
+    say "need root to run: $*"; return 1; fi
+}
+
+# --- 1. Debian packages ---------------------------------------------------------------------
+missing=()
+need() { # need <command-or-path> <package>
+  case "$1" in
+    /*) [ -e "$1" ] || missing+=("$2") ;;
+    *) command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || missing+=("$2") ;;
+  esac
+}
+need cmake cmake
+need pkg-config pkg-config
+need gcc gcc
+need ffmpeg ffmpeg
+need sox sox
+need espeak-ng espeak-ng
+need sipp sip-tester
+need baresip baresip-core
+need rabbitmq-server rabbitmq-server
+if ! ls /usr/include/spandsp.h /usr/include/*/spandsp.h >/dev/null 2>&1; then missing+=(libspandsp-dev); fi
+if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then missing+=(python3-venv); fi
+if ! python3 -c 'import sysconfig, os, sys; sys.exit(0 if os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")) else 1)' 2>/dev/null; then
+  missing+=(python3-dev)
+fi
+if [ "${#missing[@]}" -gt 0 ]; then
+  say "installing Debian packages: ${missing[*]}"
+  as_root apt-get update -qq
+  as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null
+fi
+
+# --- 2. Python test tools (PESQ) --------------------------------------------------------------
+venv="$MEDIAPLANE_TEST_TOOLS/venv"
+if ! "$venv/bin/python3" -c 'import pesq, numpy' >/dev/null 2>&1; then
+  say "creating the Python test environment in $venv"
+  mkdir -p "$MEDIAPLANE_TEST_TOOLS"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check numpy
+  "$venv/bin/pip" install -q --disable-pip-version-check pesq
+fi
+
+# --- 3. Rust toolchain -----------------------------------------------------------------------
+if ! command -v cargo >/dev/null 2>&1; then
+  say "cargo is not installed: install Rust with rustup (https://rustup.rs) and re-run"
+  exit 1
+fi
+
+# --- 4. every test ----------------------------------------------------------------------------
+say "cargo test --workspace (target dir $CARGO_TARGET_DIR)"
+cargo test --workspace --all-targets "$@"
+cargo test --workspace --doc "$@"
