@@ -40,7 +40,9 @@ need espeak-ng espeak-ng
 need sipp sip-tester
 need baresip baresip-core
 need rabbitmq-server rabbitmq-server
-if ! ls /usr/include/spandsp.h /usr/include/*/spandsp.h >/dev/null 2>&1; then missing+=(libspandsp-dev); fi
+spandsp_header=no
+for h in /usr/include/spandsp.h /usr/include/*/spandsp.h; do [ -e "$h" ] && spandsp_header=yes; done
+[ "$spandsp_header" = yes ] || missing+=(libspandsp-dev)
 if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then missing+=(python3-venv); fi
 if ! python3 -c 'import sysconfig, os, sys; sys.exit(0 if os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")) else 1)' 2>/dev/null; then
   missing+=(python3-dev)
