@@ -7,14 +7,25 @@
 //! - [`validate`]: what a UAS checks before a request reaches a transaction user.
 #![forbid(unsafe_code)]
 
+mod arena;
+pub mod auth;
+pub mod dialog;
+pub mod endpoint;
 mod grammar;
 pub mod header;
 pub mod message;
+mod rng;
+mod timer;
+pub mod transaction;
 pub mod uri;
 pub mod validate;
 
+pub use arena::Key;
 pub use message::{
     Header, HeaderError, HeaderName, Headers, Message, Method, ParseError, ParseErrorKind, Request,
     Response, StatusCode, parse, parse_stream,
 };
+pub use rng::Rng;
+pub use timer::TimerConfig;
+pub use transaction::{ConnectionId, Flow, Transmit};
 pub use uri::{Host, SipUri, Uri};

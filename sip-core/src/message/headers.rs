@@ -61,6 +61,14 @@ impl Headers {
             .map(|h| &h.value)
     }
 
+    /// The first line of `name`, mutably.
+    pub fn first_mut(&mut self, name: &HeaderName) -> Option<&mut Bytes> {
+        self.entries
+            .iter_mut()
+            .find(|h| h.name == *name)
+            .map(|h| &mut h.value)
+    }
+
     /// Every line of `name`, in order.
     pub fn get_all<'a>(&'a self, name: &'a HeaderName) -> impl Iterator<Item = &'a Bytes> + 'a {
         self.entries
