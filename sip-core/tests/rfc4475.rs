@@ -1,6 +1,7 @@
 //! The RFC 4475 torture messages, one test per section: valid messages are accepted (and
 //! survive a print/parse round trip), invalid ones are answered as the RFC prescribes, or
 //! dropped when no answer can be routed. Data: `tests/data/rfc4475/` (see its README).
+#![allow(clippy::unwrap_used, reason = "tests")]
 
 use bytes::Bytes;
 use sip_core::{HeaderName, Message, Method, parse, validate::UasPolicy};

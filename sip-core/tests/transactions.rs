@@ -1,5 +1,6 @@
 //! The four transaction machines on a simulated link: every timer of RFC 3261 Table 4 and
 //! every retransmission path of Figures 5–8, with exact times on a virtual clock.
+#![allow(clippy::unwrap_used, reason = "tests")]
 
 mod common;
 mod sim;

@@ -378,7 +378,7 @@ impl Endpoint {
             Method::Bye => {
                 let tx = self.new_server_tx(key, req.clone(), flow, Some(d));
                 let _ = self.respond(now, tx, ResponseSpec::new(StatusCode::OK));
-                self.terminate_dialog(now, d, Termination::ByeReceived(req));
+                self.terminate_dialog(now, d, Termination::ByeReceived(Box::new(req)));
             }
             Method::Invite => {
                 let entry = self.dialogs.get(d).expect("exists");
@@ -457,10 +457,7 @@ impl Endpoint {
     /// RFC 3262 §3: a PRACK matching our unacknowledged reliable provisional stops its
     /// retransmission and gets 200; any other PRACK gets 481.
     fn on_prack(&mut self, now: Instant, flow: Flow, req: Request, key: TransactionKey, d: Key) {
-        let rack = req
-            .headers
-            .get(&HeaderName::RAck)
-            .and_then(|v| parse_rack(v));
+        let rack = req.headers.get(&HeaderName::RAck).and_then(parse_rack);
         let matched = match (&self.dialogs.get(d).and_then(|e| e.reliable.as_ref()), rack) {
             (Some(r), Some((rseq, cseq, method))) => {
                 r.rseq == rseq && r.cseq == cseq && method == Method::Invite
@@ -705,7 +702,6 @@ impl Endpoint {
             && entry.session.is_some()
         {
             let (interval, refresher) = session_expires(&req.headers)
-                .map(|(i, r)| (i, r))
                 .unwrap_or((entry.session.map(|s| s.interval).unwrap_or(1800), None));
             let them_refresh = match (refresher.as_deref(), entry.d.role) {
                 (Some(b"uac"), Role::Uas) | (Some(b"uas"), Role::Uac) => true,

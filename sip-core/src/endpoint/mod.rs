@@ -142,7 +142,7 @@ impl DialogId {
 #[non_exhaustive]
 pub enum Termination {
     /// The peer sent BYE (answered 200).
-    ByeReceived(Request),
+    ByeReceived(Box<Request>),
     /// We sent BYE and it completed (or failed: the dialog is over either way).
     ByeSent,
     /// Our 2xx was never ACKed within 64·T1 (RFC 3261 §13.3.1.4); we sent BYE.

@@ -560,6 +560,14 @@ impl Endpoint {
         let method = out.method.clone();
         let purpose = out.purpose;
         let final_ = status.is_final();
+        // 100 Trying is hop-by-hop (§8.1.3.2): it only stops retransmissions; a CANCEL
+        // waiting for a provisional still goes out on it (§9.1).
+        if status.code() == 100 {
+            if purpose == Purpose::User && out.cancel == CancelState::Pending {
+                self.send_cancel(now, owner);
+            }
+            return;
+        }
 
         // A challenge we can answer (§22.2): resend with credentials.
         if matches!(status.code(), 401 | 407)
@@ -621,6 +629,10 @@ impl Endpoint {
                 out.glare_retries += 1;
                 out.retry_at = Some(at);
                 self.schedule(at, TimerRef::Request(owner));
+                // While we wait, the peer's own offer must go through.
+                if let Some(d) = dialog.and_then(|d| self.dialogs.get_mut(d)) {
+                    d.outgoing_offer = None;
+                }
                 return;
             }
             if final_ && let Some(d) = dialog.and_then(|d| self.dialogs.get_mut(d)) {
@@ -697,8 +709,11 @@ impl Endpoint {
                 return;
             }
             let dialog = self.uac_dialog(owner, &resp, false);
-            if let Some(d) = dialog {
-                self.maybe_prack(now, d, &resp);
+            if let Some(d) = dialog
+                && !self.maybe_prack(now, d, &resp)
+            {
+                // A retransmission of a reliable provisional already handled (RFC 3262 §4).
+                return;
             }
             self.emit(Event::Response {
                 request: RequestId(owner),
@@ -884,22 +899,23 @@ impl Endpoint {
         Some(d)
     }
 
-    /// RFC 3262 §4: PRACK a reliable provisional response once per RSeq.
-    fn maybe_prack(&mut self, now: Instant, d: Key, resp: &Response) {
+    /// RFC 3262 §4: PRACK a reliable provisional response once per RSeq. False for a
+    /// retransmission of one already PRACKed.
+    fn maybe_prack(&mut self, now: Instant, d: Key, resp: &Response) -> bool {
         if !resp.headers.requires("100rel") {
-            return;
+            return true;
         }
         let Some(rseq) = resp.headers.get(&HeaderName::RSeq).and_then(|v| {
             crate::grammar::parse_decimal(crate::grammar::trim(v), u64::from(u32::MAX))
         }) else {
-            return;
+            return true;
         };
         let rseq = rseq as u32;
         let Some(e) = self.dialogs.get_mut(d) else {
-            return;
+            return true;
         };
         if e.pracked.contains(&rseq) {
-            return;
+            return false;
         }
         e.pracked.push(rseq);
         let cseq = resp.headers.cseq().map(|c| c.seq).unwrap_or(0);
@@ -908,6 +924,7 @@ impl Endpoint {
             Bytes::from(format!("{rseq} {cseq} INVITE")),
         );
         let _ = self.request_in_dialog(now, d, spec, Purpose::Prack);
+        true
     }
 
     /// RFC 4028 §7.2: the 2xx of our INVITE or UPDATE says who refreshes and how often.
@@ -917,8 +934,8 @@ impl Endpoint {
             return;
         };
         e.peer_timer |= resp.headers.supports("timer");
-        if let Ok(a) = resp.headers.allow() {
-            e.peer_update = a.iter().any(|m| m.eq_ignore_ascii_case(b"UPDATE"));
+        if resp.headers.contains(&HeaderName::Allow) {
+            e.peer_update = allows(&resp.headers, "UPDATE");
         }
         let role = e.d.role;
         e.session = match session_expires(&resp.headers) {
@@ -1021,6 +1038,13 @@ impl Endpoint {
         if let Some(d) = out.dialog
             && let Some(e) = self.dialogs.get_mut(d)
         {
+            if e.invite_tx.is_some() || e.outgoing_offer.is_some() {
+                // The peer's offer is still being answered: try again a little later.
+                let later = now + std::time::Duration::from_millis(500);
+                out.retry_at = Some(later);
+                self.schedule(later, TimerRef::Request(owner));
+                return;
+            }
             e.outgoing_offer = Some(owner);
         }
         self.resend(now, owner, None);

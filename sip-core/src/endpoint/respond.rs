@@ -215,7 +215,7 @@ impl Endpoint {
                     let e = self.dialogs.get_mut(d).expect("exists");
                     e.d.state = DialogState::Confirmed;
                     e.pending_2xx = Some(Pending2xx {
-                        wire: wire.clone(),
+                        wire,
                         flow: out.clone(),
                         cseq,
                         interval: cfg.t1,

@@ -83,6 +83,8 @@ impl Endpoint {
             // RFC 3262 §3: no PRACK after 64·T1; reject the INVITE with a 5xx.
             let tx = r.server_tx;
             e.reliable = None;
+            // The 5xx below answers the INVITE; the dialog must not add a 487 of its own.
+            e.invite_tx = None;
             self.terminate_dialog(now, d, Termination::NoPrack);
             let _ = self.respond(
                 now,

@@ -25,6 +25,7 @@ pub struct Trace {
     pub to: usize,
     pub first_line: String,
     pub dropped: bool,
+    pub data: Bytes,
 }
 
 pub struct Node {
@@ -40,6 +41,9 @@ struct Packet {
     data: Bytes,
 }
 
+/// Decides whether to drop a datagram: `(from, to, first line)`.
+pub type DropRule = Box<dyn FnMut(usize, usize, &str) -> bool>;
+
 pub struct Sim {
     pub start: Instant,
     pub now: Instant,
@@ -53,7 +57,7 @@ pub struct Sim {
     /// Probability (in 1/1000) that a datagram is lost.
     pub loss_permille: u64,
     /// Drops a datagram when it returns true: `(from, to, first line)`.
-    pub drop_rule: Option<Box<dyn FnMut(usize, usize, &str) -> bool>>,
+    pub drop_rule: Option<DropRule>,
     pub trace: Vec<Trace>,
     pub transport: Transport,
 }
@@ -134,6 +138,7 @@ impl Sim {
                     to,
                     first_line: line,
                     dropped,
+                    data: t.data.clone(),
                 });
                 if dropped {
                     continue;
@@ -215,7 +220,7 @@ impl Sim {
     }
 
     /// Runs until `cond` holds (checked after each step), at most `d`. Returns whether it held.
-    pub fn run_until(&mut self, d: Duration, mut cond: impl FnMut(&Sim) -> bool) -> bool {
+    pub fn run_until(&mut self, d: Duration, mut cond: impl FnMut(&Self) -> bool) -> bool {
         let limit = self.now + d;
         loop {
             if cond(self) {
@@ -263,5 +268,67 @@ impl Sim {
 
     pub fn parse(data: Bytes) -> Message {
         sip_core::parse(data).unwrap()
+    }
+
+    /// Delivers raw bytes to node `to` as if sent from `from_addr`.
+    pub fn inject(&mut self, to: usize, from_addr: SocketAddr, data: &[u8]) {
+        let flow = Flow {
+            transport: self.transport.clone(),
+            local: self.nodes[to].addr,
+            remote: from_addr,
+            connection: None,
+        };
+        let now = self.now;
+        self.nodes[to]
+            .ep
+            .handle_datagram(now, flow, Bytes::copy_from_slice(data));
+        self.drain_node_to_trace(to, from_addr);
+    }
+
+    /// Moves node `i`'s transmits to the trace (also those to addresses outside the sim).
+    fn drain_node_to_trace(&mut self, i: usize, _outside: SocketAddr) {
+        let now = self.now - self.start;
+        let mut keep = Vec::new();
+        while let Some(t) = self.nodes[i].ep.poll_transmit() {
+            if self.node_of(t.flow.remote).is_some() {
+                keep.push(t);
+                continue;
+            }
+            self.trace.push(Trace {
+                at: now,
+                from: i,
+                to: usize::MAX,
+                first_line: first_line(&t.data),
+                dropped: false,
+                data: t.data,
+            });
+        }
+        for t in keep {
+            let line = first_line(&t.data);
+            let to = self.node_of(t.flow.remote).unwrap();
+            self.trace.push(Trace {
+                at: now,
+                from: i,
+                to,
+                first_line: line,
+                dropped: false,
+                data: t.data.clone(),
+            });
+            self.packets.push(Some(Packet {
+                from: i,
+                to,
+                flow_local: t.flow.local,
+                data: t.data,
+            }));
+            self.seq += 1;
+            self.queue.push(Reverse((
+                self.now + self.delay,
+                self.seq,
+                self.packets.len() - 1,
+            )));
+        }
+        while let Some(e) = self.nodes[i].ep.poll_event() {
+            self.nodes[i].events.push((now, e));
+        }
     }
 }
