@@ -156,6 +156,12 @@ impl Uri {
             .iter()
             .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
         {
+            // RFC 3986 §2: unreserved, reserved and %-escapes only (no <, >, ", \ ...).
+            let uri_char =
+                |b: u8| b.is_ascii_alphanumeric() || b"-._~:/?#[]@!$&'()*+,;=%".contains(&b);
+            if !src.iter().all(|&b| uri_char(b)) {
+                return Err("bad character in URI");
+            }
             Ok(Self::Other(src))
         } else {
             Err("bad URI scheme")
@@ -252,6 +258,12 @@ impl SipUri {
         let headers = if i < end {
             if i + 1 == end {
                 return Err("empty URI headers");
+            }
+            // headers = hname "=" hvalue *( "&" ... ): unreserved, hnv-unreserved, escapes.
+            let header_char =
+                |b: u8| b.is_ascii_alphanumeric() || b"-_.!~*'()[]/?:+$%=&".contains(&b);
+            if !s[i + 1..end].iter().all(|&b| header_char(b)) {
+                return Err("bad character in URI headers");
             }
             Some(raw.slice(i + 1..end))
         } else {
