@@ -15,6 +15,8 @@ mod grammar;
 pub mod header;
 pub mod message;
 mod rng;
+#[cfg(feature = "tokio")]
+pub mod rt;
 mod timer;
 pub mod transaction;
 pub mod uri;

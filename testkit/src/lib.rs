@@ -15,6 +15,7 @@ pub mod ogg;
 pub mod oracle;
 pub mod pesq;
 pub mod process;
+pub mod sipp;
 pub mod tools;
 
 pub use tools::{require, run, scratch_dir, workspace_root};
