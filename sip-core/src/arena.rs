@@ -95,6 +95,20 @@ impl<T> Arena<T> {
     pub(crate) fn len(&self) -> usize {
         self.len
     }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (Key, &T)> {
+        self.slots.iter().enumerate().filter_map(|(i, s)| {
+            s.value.as_ref().map(|v| {
+                (
+                    Key {
+                        index: i as u32,
+                        generation: s.generation,
+                    },
+                    v,
+                )
+            })
+        })
+    }
 }
 
 #[cfg(test)]

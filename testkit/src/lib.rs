@@ -10,6 +10,7 @@
 )]
 
 pub mod audio;
+pub mod baresip;
 pub mod http;
 pub mod ogg;
 pub mod oracle;

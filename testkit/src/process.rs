@@ -29,6 +29,23 @@ impl Running {
         }
     }
 
+    /// Starts `command` with standard input closed and both outputs appended to `log`.
+    pub fn spawn_logged(name: &str, command: &mut Command, log: &std::path::Path) -> Self {
+        let file =
+            std::fs::File::create(log).unwrap_or_else(|e| panic!("create {}: {e}", log.display()));
+        let err = file.try_clone().expect("clone log handle");
+        let child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(file))
+            .stderr(Stdio::from(err))
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
+        Self {
+            child: Some(child),
+            name: name.to_string(),
+        }
+    }
+
     /// The process id.
     pub fn pid(&self) -> u32 {
         self.child.as_ref().expect("running").id()

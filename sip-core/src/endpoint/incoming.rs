@@ -61,6 +61,42 @@ impl Endpoint {
         }
     }
 
+    /// Reports that `remote` could not be reached over `transport` (connect or TLS failure):
+    /// every request waiting for its first response there fails at once with a local 503
+    /// (RFC 3261 §8.1.3.1), instead of after Timer B or F.
+    pub fn handle_unreachable(
+        &mut self,
+        now: Instant,
+        transport: crate::header::Transport,
+        remote: std::net::SocketAddr,
+    ) {
+        let failed: Vec<Key> = self
+            .clients
+            .iter()
+            .filter(|(_, e)| {
+                e.tx.flow.transport == transport
+                    && e.tx.flow.remote == remote
+                    && matches!(
+                        e.tx.state,
+                        crate::transaction::ClientState::Calling
+                            | crate::transaction::ClientState::Trying
+                    )
+            })
+            .map(|(k, _)| k)
+            .collect();
+        for k in failed {
+            let Some(e) = self.clients.get(k) else {
+                continue;
+            };
+            let request = e.tx.request.clone();
+            let owner = e.owner;
+            self.remove_client_tx(k);
+            let mut resp = local_response(&request, StatusCode::SERVICE_UNAVAILABLE);
+            resp.reason = Bytes::from_static(b"Transport Error");
+            self.deliver_response(now, owner, k, resp);
+        }
+    }
+
     /// Reports a message that could not be parsed: a request is answered statelessly (400,
     /// 505, 513) when its Via is readable; anything else is dropped.
     pub fn handle_parse_error(&mut self, now: Instant, flow: Flow, err: ParseError) {

@@ -94,6 +94,14 @@ pub enum Input {
     },
     /// A connection closed.
     Closed(ConnectionId),
+    /// A connection could not be opened (or its TLS handshake failed): feed it to
+    /// `Endpoint::handle_unreachable`.
+    Unreachable {
+        /// Transport.
+        transport: Transport,
+        /// The peer.
+        remote: SocketAddr,
+    },
 }
 
 /// Messages from socket tasks to the signalling task.
@@ -107,6 +115,7 @@ enum Internal {
         writer: mpsc::Sender<Bytes>,
     },
     Closed(ConnectionId),
+    Unreachable(ConnectionId, Transport, SocketAddr),
 }
 
 #[derive(Debug)]
@@ -213,14 +222,22 @@ impl Network {
                     self.connections.insert(id, Connection { writer, key });
                 }
                 Internal::Closed(id) => {
-                    if let Some(c) = self.connections.remove(&id)
-                        && self.by_peer.get(&c.key) == Some(&id)
-                    {
-                        self.by_peer.remove(&c.key);
-                    }
+                    self.forget(id);
                     return Some(Input::Closed(id));
                 }
+                Internal::Unreachable(id, transport, remote) => {
+                    self.forget(id);
+                    return Some(Input::Unreachable { transport, remote });
+                }
             }
+        }
+    }
+
+    fn forget(&mut self, id: ConnectionId) {
+        if let Some(c) = self.connections.remove(&id)
+            && self.by_peer.get(&c.key) == Some(&id)
+        {
+            self.by_peer.remove(&c.key);
         }
     }
 
@@ -231,8 +248,7 @@ impl Network {
             Transport::Udp => self.send_udp(t),
             Transport::Tcp | Transport::Tls => self.send_stream(t),
             _ => {
-                #[cfg(feature = "tokio")]
-                tracing::warn!(transport = ?t.flow.transport, "no shell for this transport; dropped");
+                tracing::warn!(transport = ?t.flow.transport, "no shell for this transport; dropped")
             }
         }
     }

@@ -97,7 +97,7 @@ pub(super) async fn connect(
         Ok(s) => s,
         Err(e) => {
             tracing::debug!(%remote, error = %e, "connect failed");
-            let _ = tx.send(Internal::Closed(id)).await;
+            let _ = tx.send(Internal::Unreachable(id, transport, remote)).await;
             return;
         }
     };
@@ -106,7 +106,7 @@ pub(super) async fn connect(
         return;
     };
     let flow = Flow {
-        transport,
+        transport: transport.clone(),
         local,
         remote,
         connection: Some(id),
@@ -121,7 +121,7 @@ pub(super) async fn connect(
                 Ok(tls) => serve(tls, flow, pong_writer, merged, tx, max).await,
                 Err(e) => {
                     tracing::debug!(%remote, error = %e, "TLS connect failed");
-                    let _ = tx.send(Internal::Closed(id)).await;
+                    let _ = tx.send(Internal::Unreachable(id, transport, remote)).await;
                 }
             }
         }

@@ -155,6 +155,7 @@ async fn run(
                     Some(Input::Message { flow, message }) => ep.handle_message(now, flow, message),
                     Some(Input::ParseError { flow, error }) => ep.handle_parse_error(now, flow, error),
                     Some(Input::Closed(_)) => {}
+                    Some(Input::Unreachable { transport, remote }) => ep.handle_unreachable(now, transport, remote),
                     None => return,
                 }
             }
