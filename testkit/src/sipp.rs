@@ -34,8 +34,7 @@ impl SippRun {
             .and_then(|l| {
                 l.split('|')
                     .map(str::trim)
-                    .filter(|c| !c.is_empty())
-                    .last()
+                    .rfind(|c| !c.is_empty())
                     .map(str::to_string)
             })
             .and_then(|c| c.split_whitespace().next().and_then(|n| n.parse().ok()))

@@ -6,6 +6,9 @@
 //! drains; [`Network::send`] never blocks. One task (the signalling loop) owns the
 //! [`crate::endpoint::Endpoint`] and the [`Network`] and moves bytes between them.
 
+// The shell: the one place that spawns tasks.
+#![allow(clippy::disallowed_methods, reason = "the tokio shell owns the tasks")]
+
 mod stream;
 mod tls;
 
@@ -83,7 +86,7 @@ pub enum Input {
         /// The connection.
         flow: Flow,
         /// The message.
-        message: Message,
+        message: Box<Message>,
     },
     /// Unparseable bytes on a stream: feed them to `Endpoint::handle_parse_error`.
     ParseError {
@@ -253,7 +256,7 @@ impl Network {
         }
     }
 
-    fn send_udp(&mut self, t: Transmit) {
+    fn send_udp(&self, t: Transmit) {
         let socket = self
             .udp
             .iter()

@@ -1,6 +1,8 @@
 //! Stream connections (TCP, TLS): one reader task framing messages by Content-Length
 //! (RFC 3261 §18.3) and answering CRLF keep-alives (RFC 5626 §3.5.1), one writer task.
 
+#![allow(clippy::disallowed_methods, reason = "the tokio shell owns the tasks")]
+
 use std::{
     net::SocketAddr,
     sync::{
@@ -198,7 +200,7 @@ async fn serve<S>(
                 Ok(Some(message)) => {
                     let input = Input::Message {
                         flow: flow.clone(),
-                        message,
+                        message: Box::new(message),
                     };
                     if tx.send(Internal::Input(input)).await.is_err() {
                         break 'read;

@@ -1,7 +1,12 @@
 //! A deterministic network simulation for the sans-IO endpoint (the str0m `progress` /
 //! quinn `Pair::step` pattern): nodes exchange datagrams through a link with delay, jitter
 //! (which reorders), loss and drop rules; time jumps straight to the next delivery or timer.
-#![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
+#![allow(
+    dead_code,
+    unreachable_pub,
+    clippy::unwrap_used,
+    clippy::disallowed_methods
+)]
 
 use std::{
     cmp::Reverse,

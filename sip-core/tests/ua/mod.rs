@@ -2,7 +2,12 @@
 //! real peers. It answers every INVITE (180, then 200 with SDP) except to `ring` (rings for
 //! ever) and `busy` (486); answers re-INVITEs and other in-dialog requests with 200; places
 //! calls on command and hangs them up after a hold time.
-#![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
+#![allow(
+    dead_code,
+    unreachable_pub,
+    clippy::unwrap_used,
+    clippy::disallowed_methods
+)]
 
 use std::{
     net::SocketAddr,
@@ -152,7 +157,7 @@ async fn run(
                 let now = Instant::now();
                 match input {
                     Some(Input::Datagram { flow, data }) => ep.handle_datagram(now, flow, data),
-                    Some(Input::Message { flow, message }) => ep.handle_message(now, flow, message),
+                    Some(Input::Message { flow, message }) => ep.handle_message(now, flow, *message),
                     Some(Input::ParseError { flow, error }) => ep.handle_parse_error(now, flow, error),
                     Some(Input::Closed(_)) => {}
                     Some(Input::Unreachable { transport, remote }) => ep.handle_unreachable(now, transport, remote),
