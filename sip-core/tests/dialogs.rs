@@ -735,3 +735,135 @@ fn a_dialog_continues_from_a_snapshot_in_another_endpoint() {
     assert_eq!(d, restored);
     assert!(sim.sent(1, "BYE").iter().all(|t| t.to == 2));
 }
+
+#[test]
+fn refer_is_accepted_and_progress_is_notified_in_the_dialog() {
+    // RFC 3515: REFER → 202, then NOTIFY with message/sipfrag bodies in the same dialog.
+    let mut sim = Sim::new(2, 34);
+    let (uac, uas) = call(&mut sim);
+    let now = sim.now;
+    let refer = sim.nodes[0]
+        .ep
+        .request(
+            now,
+            uac,
+            RequestSpec::new(Method::Refer).header(
+                HeaderName::ReferTo,
+                Bytes::from_static(b"<sip:carol@192.0.2.9>"),
+            ),
+        )
+        .unwrap();
+    let (tx, req) = sim.expect_event(1, secs(2), |e| match e {
+        Event::DialogRequest {
+            dialog,
+            tx,
+            request,
+        } if *dialog == uas && request.method == Method::Refer => Some((*tx, request.clone())),
+        _ => None,
+    });
+    assert_eq!(
+        req.headers.get(&HeaderName::ReferTo).unwrap().as_ref(),
+        b"<sip:carol@192.0.2.9>"
+    );
+    let now = sim.now;
+    sim.nodes[1]
+        .ep
+        .respond(now, tx, ResponseSpec::new(StatusCode::ACCEPTED))
+        .unwrap();
+    assert_eq!(
+        sim.expect_event(0, secs(2), |e| response_status(e, refer)),
+        StatusCode::ACCEPTED
+    );
+    for frag in ["SIP/2.0 100 Trying", "SIP/2.0 200 OK"] {
+        let now = sim.now;
+        let state = if frag.contains("200") {
+            "terminated;reason=noresource"
+        } else {
+            "active;expires=60"
+        };
+        sim.nodes[1]
+            .ep
+            .request(
+                now,
+                uas,
+                RequestSpec::new(Method::Notify)
+                    .header(HeaderName::Event, Bytes::from_static(b"refer"))
+                    .header(HeaderName::SubscriptionState, Bytes::from(state))
+                    .body("message/sipfrag;version=2.0", Bytes::from(frag)),
+            )
+            .unwrap();
+        let (tx, notify) = sim.expect_event(0, secs(2), |e| match e {
+            Event::DialogRequest {
+                dialog,
+                tx,
+                request,
+            } if *dialog == uac && request.method == Method::Notify => Some((*tx, request.clone())),
+            _ => None,
+        });
+        assert_eq!(notify.body.as_ref(), frag.as_bytes());
+        let now = sim.now;
+        sim.nodes[0]
+            .ep
+            .respond(now, tx, ResponseSpec::new(StatusCode::OK))
+            .unwrap();
+    }
+    sim.run_for(Duration::from_millis(100));
+    assert_eq!(sim.sent(0, "SIP/2.0 200").len(), 2, "both NOTIFYs answered");
+}
+
+#[test]
+fn the_uas_refreshes_when_the_uac_asks_it_to() {
+    // RFC 4028 §9: the UAC names the UAS as refresher; the UAS re-INVITEs (UPDATE is not in
+    // the peer's Allow) with its last SDP every half interval.
+    let mut sim = Sim::with_config(2, 35, short_sessions(), Transport::Udp);
+    let peer: std::net::SocketAddr = "192.0.2.50:5060".parse().unwrap();
+    let inv = format!(
+        "INVITE sip:bob@192.0.2.2 SIP/2.0\r\nVia: SIP/2.0/UDP {peer};branch=z9hG4bKuasref\r\nFrom: <sip:x@192.0.2.50>;tag=uasref\r\nTo: <sip:bob@192.0.2.2>\r\nCall-ID: uasref\r\nCSeq: 1 INVITE\r\nContact: <sip:x@{peer}>\r\nSupported: timer\r\nSession-Expires: 90;refresher=uas\r\nAllow: INVITE, ACK, BYE\r\nMax-Forwards: 70\r\nContent-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{SDP_A}",
+        SDP_A.len()
+    );
+    sim.inject(1, peer, inv.as_bytes());
+    let tx = sim.expect_event(1, secs(2), |e| match e {
+        Event::Request { tx, .. } => Some(*tx),
+        _ => None,
+    });
+    let now = sim.now;
+    let t0 = sim.elapsed();
+    sim.nodes[1]
+        .ep
+        .respond(now, tx, ResponseSpec::new(StatusCode::OK).sdp(SDP_B))
+        .unwrap();
+    sim.run_for(Duration::from_millis(20));
+    let ok = sim
+        .trace
+        .iter()
+        .find(|t| t.first_line.starts_with("SIP/2.0 200"))
+        .unwrap();
+    let ok = String::from_utf8_lossy(&ok.data).into_owned();
+    assert!(ok.contains("Session-Expires: 90;refresher=uas"), "{ok}");
+    let tag = ok
+        .lines()
+        .find(|l| l.starts_with("To:"))
+        .unwrap()
+        .split("tag=")
+        .nth(1)
+        .unwrap()
+        .trim()
+        .to_string();
+    let ack = format!(
+        "ACK sip:bob@192.0.2.2 SIP/2.0\r\nVia: SIP/2.0/UDP {peer};branch=z9hG4bKuasack\r\nFrom: <sip:x@192.0.2.50>;tag=uasref\r\nTo: <sip:bob@192.0.2.2>;tag={tag}\r\nCall-ID: uasref\r\nCSeq: 1 ACK\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+    );
+    sim.inject(1, peer, ack.as_bytes());
+    sim.expect_event(1, secs(1), |e| matches!(e, Event::Ack { .. }).then_some(()));
+    sim.run_for(secs(50));
+    let refresh = sim
+        .trace
+        .iter()
+        .find(|t| t.first_line.starts_with("INVITE"))
+        .expect("the UAS sent a refresh");
+    assert_eq!((refresh.at - t0).as_secs(), 45);
+    let text = String::from_utf8_lossy(&refresh.data);
+    assert!(
+        text.contains("o=b 1 1") && text.contains("Session-Expires: 90;refresher=uas"),
+        "{text}"
+    );
+}

@@ -222,3 +222,24 @@ fn a_malformed_header_gets_400_naming_it() {
     }
     assert_eq!(ua.stats().invites, 0, "never reached the transaction user");
 }
+
+#[test]
+fn a_crlf_keepalive_ping_gets_a_pong_on_tcp() {
+    // RFC 5626 §3.5.1: CRLF CRLF is a ping; the answer is one CRLF, and the connection stays.
+    use std::io::{Read, Write};
+    let ua = Ua::loopback();
+    let mut s = std::net::TcpStream::connect(ua.tcp).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+    for _ in 0..3 {
+        s.write_all(b"\r\n\r\n").unwrap();
+        let mut pong = [0u8; 2];
+        s.read_exact(&mut pong).unwrap();
+        assert_eq!(&pong, b"\r\n");
+    }
+    // The same connection still carries SIP: an OPTIONS gets 200.
+    let options = "OPTIONS sip:ua@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:9;branch=z9hG4bKka\r\nFrom: <sip:t@127.0.0.1>;tag=1\r\nTo: <sip:ua@127.0.0.1>\r\nCall-ID: ka\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n";
+    s.write_all(options.as_bytes()).unwrap();
+    let mut buf = [0u8; 12];
+    s.read_exact(&mut buf).unwrap();
+    assert_eq!(&buf, b"SIP/2.0 200 ");
+}

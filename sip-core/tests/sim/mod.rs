@@ -129,6 +129,17 @@ impl Sim {
         for i in 0..self.nodes.len() {
             while let Some(t) = self.nodes[i].ep.poll_transmit() {
                 let Some(to) = self.node_of(t.flow.remote) else {
+                    // Addressed outside the simulation: recorded, not delivered.
+                    let line = first_line(&t.data);
+                    let at = self.now - self.start;
+                    self.trace.push(Trace {
+                        at,
+                        from: i,
+                        to: usize::MAX,
+                        first_line: line,
+                        dropped: false,
+                        data: t.data,
+                    });
                     continue;
                 };
                 let line = first_line(&t.data);
