@@ -1,0 +1,1 @@
+//! RFC 3264 offer/answer.
