@@ -34,6 +34,9 @@ pub struct ReportBlock {
     pub delay_since_last_sr: u32,
 }
 
+/// One SDES chunk: a source and its `(item type, value)` pairs.
+pub type SdesChunk = (Ssrc, Vec<(u8, Vec<u8>)>);
+
 /// One RTCP packet of a compound packet.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -61,7 +64,7 @@ pub enum RtcpPacket {
         reports: Vec<ReportBlock>,
     },
     /// Source description (PT 202): items per source, `(type, value)`; CNAME is type 1.
-    SourceDescription(Vec<(Ssrc, Vec<(u8, Vec<u8>)>)>),
+    SourceDescription(Vec<SdesChunk>),
     /// Goodbye (PT 203).
     Bye {
         /// Sources leaving.
@@ -177,7 +180,7 @@ pub fn parse(mut data: &[u8]) -> Result<Vec<RtcpPacket>, RtcpError> {
     Ok(out)
 }
 
-fn parse_sdes(mut body: &[u8], count: usize) -> Result<Vec<(Ssrc, Vec<(u8, Vec<u8>)>)>, RtcpError> {
+fn parse_sdes(mut body: &[u8], count: usize) -> Result<Vec<SdesChunk>, RtcpError> {
     let mut chunks = Vec::with_capacity(count);
     for _ in 0..count {
         if body.len() < 4 {
@@ -211,7 +214,7 @@ fn header(out: &mut Vec<u8>, count: usize, pt: u8) -> usize {
 }
 
 fn finish(out: &mut Vec<u8>, start: usize) {
-    while (out.len() - start) % 4 != 0 {
+    while !(out.len() - start).is_multiple_of(4) {
         out.push(0);
     }
     let words = ((out.len() - start) / 4 - 1) as u16;
@@ -271,7 +274,7 @@ pub fn write(out: &mut Vec<u8>, packets: &[RtcpPacket]) {
                         out.extend_from_slice(&v[..v.len().min(255)]);
                     }
                     out.push(0);
-                    while (out.len() - c) % 4 != 0 {
+                    while !(out.len() - c).is_multiple_of(4) {
                         out.push(0);
                     }
                 }
