@@ -246,7 +246,6 @@ impl NtpClock {
 }
 
 #[cfg(test)]
-#[allow(clippy::disallowed_methods)] // tests may read the clock
 mod tests {
     use super::*;
 

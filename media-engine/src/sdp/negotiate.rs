@@ -39,6 +39,8 @@ pub struct Capabilities {
     pub ptime: u32,
     /// Offer and accept rtcp-mux (RFC 5761).
     pub rtcp_mux: bool,
+    /// Offer and accept comfort noise (RFC 3389, `CN/8000`).
+    pub comfort_noise: bool,
 }
 
 impl Default for Capabilities {
@@ -50,6 +52,7 @@ impl Default for Capabilities {
             prefer_own_order: false,
             ptime: 20,
             rtcp_mux: true,
+            comfort_noise: true,
         }
     }
 }
@@ -98,10 +101,49 @@ pub struct MediaParams {
     pub ptime: u32,
     /// RFC 4733 payload type and clock rate.
     pub telephone_event: Option<(Pt, u32)>,
+    /// RFC 3389 comfort noise payload type.
+    pub comfort_noise: Option<Pt>,
     /// Our direction.
     pub direction: Direction,
     /// SRTP, when negotiated.
     pub srtp: Option<SrtpParams>,
+}
+
+/// Where SRTP master keys come from: keys to keep (a re-INVITE keeps ours unless the suite
+/// changes, so the far end need not re-key) and a cryptographic random source for new ones.
+pub struct KeySource<'a> {
+    keep: &'a [(CryptoSuite, KeyMaterial)],
+    random: &'a mut dyn FnMut(&mut [u8]),
+}
+
+impl std::fmt::Debug for KeySource<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeySource").finish_non_exhaustive()
+    }
+}
+
+impl<'a> KeySource<'a> {
+    /// Fresh keys only.
+    pub fn new(random: &'a mut dyn FnMut(&mut [u8])) -> Self {
+        Self { keep: &[], random }
+    }
+
+    /// Keeps `keep` for their suites, fresh keys otherwise.
+    pub fn keeping(
+        keep: &'a [(CryptoSuite, KeyMaterial)],
+        random: &'a mut dyn FnMut(&mut [u8]),
+    ) -> Self {
+        Self { keep, random }
+    }
+
+    fn key(&mut self, suite: CryptoSuite) -> KeyMaterial {
+        if let Some((_, k)) = self.keep.iter().find(|(s, _)| *s == suite) {
+            return k.clone();
+        }
+        let mut bytes = vec![0u8; 16 + suite.salt_len()];
+        (self.random)(&mut bytes);
+        KeyMaterial::from_bytes(suite, &bytes).expect("sized for the suite")
+    }
 }
 
 /// Why offer and answer do not agree (a 488 Not Acceptable Here).
@@ -175,17 +217,22 @@ fn ip_kind(a: IpAddr) -> &'static str {
     if a.is_ipv4() { "IP4" } else { "IP6" }
 }
 
+/// Our `o=` value (RFC 4566 §5.2).
+pub fn origin(local: &LocalSide) -> String {
+    format!(
+        "mediaplane {} {} IN {} {}",
+        local.session_id,
+        local.version,
+        ip_kind(local.address),
+        local.address
+    )
+}
+
 fn session_lines(local: &LocalSide) -> Vec<Line> {
     let k = ip_kind(local.address);
     vec![
         line('v', "0"),
-        line(
-            'o',
-            format!(
-                "mediaplane {} {} IN {k} {}",
-                local.session_id, local.version, local.address
-            ),
-        ),
+        line('o', origin(local)),
         line('s', "mediaplane"),
         line('c', format!("IN {k} {}", local.address)),
         line('t', "0 0"),
@@ -217,7 +264,7 @@ pub fn offer(
     caps: &Capabilities,
     local: &LocalSide,
     direction: Direction,
-    random: &mut dyn FnMut(&mut [u8]),
+    keys: &mut KeySource<'_>,
 ) -> LocalOffer {
     let secure = caps.srtp == SrtpPolicy::Mandatory;
     let mut formats: Vec<String> = caps.codecs.iter().map(|c| our_pt(*c).to_string()).collect();
@@ -235,22 +282,24 @@ pub fn offer(
             lines.push(line('a', "fmtp:126 0-16"));
         }
     }
+    if caps.comfort_noise && caps.codecs.iter().any(|c| c.rtp_clock_rate() == 8000) {
+        formats.push("13".into());
+        lines.push(line('a', "rtpmap:13 CN/8000"));
+    }
     lines.push(line('a', format!("ptime:{}", caps.ptime)));
     if caps.rtcp_mux {
         lines.push(line('a', "rtcp-mux"));
     }
-    let mut keys = Vec::new();
+    let mut offered_keys = Vec::new();
     if secure {
         for (i, suite) in CryptoSuite::ALL.into_iter().enumerate() {
-            let mut bytes = vec![0u8; 16 + suite.salt_len()];
-            random(&mut bytes);
-            let key = KeyMaterial::from_bytes(suite, &bytes).expect("sized for the suite");
+            let key = keys.key(suite);
             let tag = i as u32 + 1;
             lines.push(line(
                 'a',
                 format!("crypto:{tag} {} inline:{}", suite.name(), key.to_inline()),
             ));
-            keys.push((tag, suite, key));
+            offered_keys.push((tag, suite, key));
         }
     }
     lines.push(line('a', direction.as_str()));
@@ -266,7 +315,7 @@ pub fn offer(
             lines: session_lines(local),
             media: vec![media],
         },
-        keys,
+        keys: offered_keys,
     }
 }
 
@@ -324,6 +373,16 @@ fn telephone_event(m: &Media, codec: Codec) -> Option<(Pt, u32)> {
         .map(|r| (Pt(r.pt), r.clock_rate))
 }
 
+/// The comfort noise payload type matching the codec's clock (RFC 3389 §5).
+fn comfort_noise(m: &Media, codec: Codec) -> Option<Pt> {
+    m.formats
+        .iter()
+        .filter_map(|f| f.parse::<u8>().ok())
+        .filter_map(|pt| m.rtpmap(pt))
+        .find(|r| r.encoding.eq_ignore_ascii_case("CN") && r.clock_rate == codec.rtp_clock_rate())
+        .map(|r| Pt(r.pt))
+}
+
 fn pick_ptime(offered: Option<u32>, codec: Codec, default: u32) -> u32 {
     let ok = |p: u32| match codec {
         Codec::Opus => matches!(p, 10 | 20 | 40 | 60),
@@ -340,7 +399,7 @@ pub fn answer(
     caps: &Capabilities,
     local: &LocalSide,
     wish: Direction,
-    random: &mut dyn FnMut(&mut [u8]),
+    keys: &mut KeySource<'_>,
 ) -> Result<(SessionDescription, MediaParams), NegotiationError> {
     let index = offer
         .media
@@ -388,20 +447,20 @@ pub fn answer(
     } else {
         None
     };
+    let cn = caps
+        .comfort_noise
+        .then(|| comfort_noise(m, codec))
+        .flatten();
     let ptime = pick_ptime(m.ptime(), codec, caps.ptime);
     let mux = caps.rtcp_mux && m.has("rtcp-mux");
     let (remote, remote_rtcp) = remote_addresses(offer, m, mux);
     let theirs = m.direction(offer);
     let ours = intersect(theirs.reversed(), wish);
-    let srtp = srtp_choice.map(|(tag, suite, remote_key)| {
-        let mut bytes = vec![0u8; 16 + suite.salt_len()];
-        random(&mut bytes);
-        SrtpParams {
-            suite,
-            tag,
-            local: KeyMaterial::from_bytes(suite, &bytes).expect("sized for the suite"),
-            remote: remote_key,
-        }
+    let srtp = srtp_choice.map(|(tag, suite, remote_key)| SrtpParams {
+        suite,
+        tag,
+        local: keys.key(suite),
+        remote: remote_key,
     });
 
     let mut lines = Vec::new();
@@ -414,6 +473,10 @@ pub fn answer(
             format!("rtpmap:{} telephone-event/{clock}", te_pt.0),
         ));
         lines.push(line('a', format!("fmtp:{} 0-16", te_pt.0)));
+    }
+    if let Some(cn) = cn {
+        formats.push(cn.0.to_string());
+        lines.push(line('a', format!("rtpmap:{} CN/8000", cn.0)));
     }
     lines.push(line('a', format!("ptime:{ptime}")));
     if mux {
@@ -470,6 +533,7 @@ pub fn answer(
             pt: Pt(pt),
             ptime,
             telephone_event: te,
+            comfort_noise: cn,
             direction: ours,
             srtp,
         },
@@ -521,6 +585,10 @@ impl LocalOffer {
         } else {
             None
         };
+        let cn = caps
+            .comfort_noise
+            .then(|| comfort_noise(m, codec))
+            .flatten();
         let ptime = pick_ptime(m.ptime(), codec, caps.ptime);
         let mux = caps.rtcp_mux && m.has("rtcp-mux");
         let (remote, remote_rtcp) = remote_addresses(answer, m, mux);
@@ -555,6 +623,7 @@ impl LocalOffer {
             pt: Pt(pt),
             ptime,
             telephone_event: te,
+            comfort_noise: cn,
             direction,
             srtp,
         })
@@ -597,7 +666,7 @@ mod tests {
             &caps,
             &local(10000),
             Direction::SendRecv,
-            &mut rand,
+            &mut KeySource::new(&mut rand),
         )
         .unwrap();
         assert_eq!(
@@ -614,7 +683,7 @@ mod tests {
             &caps,
             &local(10002),
             Direction::SendRecv,
-            &mut rand,
+            &mut KeySource::new(&mut rand),
         )
         .unwrap();
         assert_eq!((p.codec, p.pt, p.rtcp_mux), (Codec::Opus, Pt(96), true));
@@ -636,7 +705,7 @@ mod tests {
             &mine,
             &local(10002),
             Direction::SendRecv,
-            &mut rand,
+            &mut KeySource::new(&mut rand),
         )
         .unwrap();
         assert_eq!(p.codec, Codec::Pcmu);
@@ -650,7 +719,7 @@ mod tests {
             &Capabilities::default(),
             &local(1),
             Direction::SendRecv,
-            &mut rand,
+            &mut KeySource::new(&mut rand),
         )
         .unwrap_err();
         assert_eq!(e, NegotiationError::NoCommonCodec("18".into()));
@@ -661,7 +730,7 @@ mod tests {
                 &Capabilities::default(),
                 &local(1),
                 Direction::SendRecv,
-                &mut rand
+                &mut KeySource::new(&mut rand)
             )
             .unwrap_err(),
             NegotiationError::NoAudio
@@ -679,7 +748,7 @@ mod tests {
             &Capabilities::default(),
             &local(1),
             Direction::SendRecv,
-            &mut rand,
+            &mut KeySource::new(&mut rand),
         )
         .unwrap();
         assert_eq!(p.direction, Direction::RecvOnly);
@@ -691,7 +760,7 @@ mod tests {
             &Capabilities::default(),
             &local(1),
             Direction::SendRecv,
-            &mut rand,
+            &mut KeySource::new(&mut rand),
         )
         .unwrap();
         assert_eq!(p.remote, None);
@@ -701,7 +770,7 @@ mod tests {
             &Capabilities::default(),
             &local(1),
             Direction::SendOnly,
-            &mut rand,
+            &mut KeySource::new(&mut rand),
         )
         .unwrap();
         assert_eq!(p.direction, Direction::SendOnly);
@@ -713,7 +782,12 @@ mod tests {
             srtp: SrtpPolicy::Mandatory,
             ..Capabilities::default()
         };
-        let ours = offer(&mandatory, &local(10000), Direction::SendRecv, &mut rand);
+        let ours = offer(
+            &mandatory,
+            &local(10000),
+            Direction::SendRecv,
+            &mut KeySource::new(&mut rand),
+        );
         let text = ours.sdp.to_string();
         assert!(
             text.contains("m=audio 10000 RTP/SAVP 0 8 9 111 101 126")
@@ -727,7 +801,7 @@ mod tests {
             &Capabilities::default(),
             &local(20000),
             Direction::SendRecv,
-            &mut other,
+            &mut KeySource::new(&mut other),
         )
         .unwrap();
         let agreed = ours.accept(&their_answer, &mandatory).unwrap();
@@ -746,7 +820,7 @@ mod tests {
                 &mandatory,
                 &local(1),
                 Direction::SendRecv,
-                &mut rand
+                &mut KeySource::new(&mut rand)
             )
             .unwrap_err(),
             NegotiationError::SrtpRequired
@@ -756,7 +830,14 @@ mod tests {
             ..Capabilities::default()
         };
         assert_eq!(
-            answer(&ours.sdp, &off, &local(1), Direction::SendRecv, &mut rand).unwrap_err(),
+            answer(
+                &ours.sdp,
+                &off,
+                &local(1),
+                Direction::SendRecv,
+                &mut KeySource::new(&mut rand)
+            )
+            .unwrap_err(),
             NegotiationError::SrtpDisabled
         );
     }
@@ -764,7 +845,12 @@ mod tests {
     #[test]
     fn accepting_a_plain_answer() {
         let caps = Capabilities::default();
-        let ours = offer(&caps, &local(10000), Direction::SendRecv, &mut rand);
+        let ours = offer(
+            &caps,
+            &local(10000),
+            Direction::SendRecv,
+            &mut KeySource::new(&mut rand),
+        );
         assert!(
             ours.sdp
                 .to_string()
