@@ -130,6 +130,8 @@ pub enum MediaCommand {
         config: Box<LegConfig>,
         /// The far end's offer, if it made one.
         remote_offer: Option<Vec<u8>>,
+        /// Place it on the worker of this leg (the other leg of a call), if it exists.
+        near: Option<LegId>,
         /// Our SDP.
         reply: Reply<Vec<u8>>,
     },
@@ -205,6 +207,8 @@ pub enum MediaCommand {
     },
     /// Stops a playback.
     StopPlayback {
+        /// The leg it plays on.
+        leg: LegId,
         /// The id.
         playback: PlaybackId,
         /// Done.
@@ -225,6 +229,8 @@ pub enum MediaCommand {
     },
     /// Stops a recording (dropping its sink finishes the file).
     StopRecording {
+        /// The leg it records.
+        leg: LegId,
         /// The id.
         recording: RecordingId,
         /// Samples recorded.

@@ -3,7 +3,8 @@
 //! The media half of the mediaplane B2BUA (DESIGN.md §2, §4).
 //!
 //! Sans-IO cores: [`rtp`], [`rtcp`], [`stats`], [`sdp`] with offer/answer, [`srtp`].
-#![forbid(unsafe_code)]
+// Unsafe code is confined to `worker::io` (recvmmsg/sendmmsg).
+#![deny(unsafe_code)]
 // Unit tests may read the clock; the library may not.
 #![cfg_attr(test, allow(clippy::disallowed_methods))]
 
@@ -24,6 +25,7 @@ pub mod stats;
 pub mod stream;
 pub mod tone;
 pub mod tx;
+pub mod worker;
 
 /// An RTP synchronisation source.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]

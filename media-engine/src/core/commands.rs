@@ -28,6 +28,7 @@ impl MediaCore {
                 config,
                 remote_offer,
                 reply,
+                ..
             } => reply.send(self.create_leg(now, leg, *config, remote_offer.as_deref(), sockets)),
             MediaCommand::RemoteAnswer { leg, sdp, reply } => {
                 reply.send(self.remote_answer(now, leg, &sdp));
@@ -52,7 +53,9 @@ impl MediaCore {
                 source,
                 reply,
             } => reply.send(self.play(leg, playback, source)),
-            MediaCommand::StopPlayback { playback, reply } => {
+            MediaCommand::StopPlayback {
+                playback, reply, ..
+            } => {
                 reply.send(self.stop_playback(playback));
             }
             MediaCommand::Record {
@@ -62,7 +65,9 @@ impl MediaCore {
                 sink,
                 reply,
             } => reply.send(self.record(leg, recording, direction, sink)),
-            MediaCommand::StopRecording { recording, reply } => {
+            MediaCommand::StopRecording {
+                recording, reply, ..
+            } => {
                 reply.send(self.stop_recording(recording));
             }
             MediaCommand::SendDtmf {

@@ -47,6 +47,12 @@ impl DetachedLeg {
     pub fn id(&self) -> LegId {
         self.0.id
     }
+
+    /// Gives it the socket ids of its new worker.
+    pub fn set_sockets(&mut self, rtp: SocketId, rtcp: SocketId) {
+        self.0.sockets.rtp = rtp;
+        self.0.sockets.rtcp = rtcp;
+    }
 }
 
 /// Counters of one core.
