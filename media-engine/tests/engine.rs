@@ -130,11 +130,11 @@ fn relays_over_loopback_and_stops_rtp_bleed() {
             Err(_) => break,
         }
     }
-    let latched: Vec<MediaEvent> = engine.events().try_iter().collect();
-    assert!(latched.contains(&MediaEvent::Latched {
+    let latched = MediaEvent::Latched {
         leg: LegId(1),
-        remote: a.local_addr().unwrap()
-    }));
+        remote: a.local_addr().unwrap(),
+    };
+    assert!(engine.events().try_iter().any(|e| e == latched));
     let stats = engine.stats();
     assert!(stats.relayed >= 40, "{stats:?}");
 }
