@@ -34,11 +34,8 @@ const REVERSE_TWIST: f32 = 2.5;
 pub struct InbandDetector {
     block: usize,
     coefs: [f32; 8],
-    // Goertzel state per frequency.
-    s1: [f32; 8],
-    s2: [f32; 8],
-    energy: f32,
-    filled: usize,
+    /// The block being filled.
+    buf: Vec<f32>,
     /// The digit the last block showed.
     last: Option<Digit>,
     /// The digit reported as begun, and for how many samples it has lasted.
@@ -59,10 +56,7 @@ impl InbandDetector {
         Self {
             block,
             coefs,
-            s1: [0.0; 8],
-            s2: [0.0; 8],
-            energy: 0.0,
-            filled: 0,
+            buf: Vec::with_capacity(block),
             last: None,
             current: None,
             misses: 0,
@@ -77,17 +71,12 @@ impl InbandDetector {
     }
 
     /// Feeds samples. Durations in the updates are in samples at the detector's rate.
-    pub fn process(&mut self, pcm: &[i16]) {
-        for &x in pcm {
-            let x = f32::from(x);
-            self.energy += x * x;
-            for k in 0..8 {
-                let s = x + self.coefs[k] * self.s1[k] - self.s2[k];
-                self.s2[k] = self.s1[k];
-                self.s1[k] = s;
-            }
-            self.filled += 1;
-            if self.filled == self.block {
+    pub fn process(&mut self, mut pcm: &[i16]) {
+        while !pcm.is_empty() {
+            let take = (self.block - self.buf.len()).min(pcm.len());
+            self.buf.extend(pcm[..take].iter().map(|&x| f32::from(x)));
+            pcm = &pcm[take..];
+            if self.buf.len() == self.block {
                 self.end_block();
             }
         }
@@ -103,16 +92,30 @@ impl InbandDetector {
     }
 
     fn end_block(&mut self) {
-        let mut power = [0.0f32; 8];
-        for (k, p) in power.iter_mut().enumerate() {
-            *p = self.s1[k] * self.s1[k] + self.s2[k] * self.s2[k]
-                - self.coefs[k] * self.s1[k] * self.s2[k];
-        }
-        let hit = self.classify(&power);
-        self.s1 = [0.0; 8];
-        self.s2 = [0.0; 8];
-        self.energy = 0.0;
-        self.filled = 0;
+        let n = self.block as f32;
+        let energy: f32 = self.buf.iter().map(|x| x * x).sum();
+        // Two tones of at least MIN_AMPLITUDE RMS each carry at least this much: quieter
+        // blocks (silence, most speech pauses) skip the filters.
+        let hit = if energy < 2.0 * n * MIN_AMPLITUDE * MIN_AMPLITUDE {
+            None
+        } else {
+            // Eight Goertzel filters side by side (local arrays: the compiler vectorises them).
+            let c = self.coefs;
+            let (mut s1, mut s2) = ([0.0f32; 8], [0.0f32; 8]);
+            for &x in &self.buf {
+                for k in 0..8 {
+                    let s = x + c[k] * s1[k] - s2[k];
+                    s2[k] = s1[k];
+                    s1[k] = s;
+                }
+            }
+            let mut power = [0.0f32; 8];
+            for k in 0..8 {
+                power[k] = s1[k] * s1[k] + s2[k] * s2[k] - c[k] * s1[k] * s2[k];
+            }
+            self.classify(&power, energy)
+        };
+        self.buf.clear();
         let block = self.block as u32;
 
         match (self.current, hit) {
@@ -142,7 +145,7 @@ impl InbandDetector {
         self.last = hit;
     }
 
-    fn classify(&self, power: &[f32; 8]) -> Option<Digit> {
+    fn classify(&self, power: &[f32; 8], energy: f32) -> Option<Digit> {
         let (row, rp) = strongest(&power[..4]);
         let (col, cp) = strongest(&power[4..]);
         let n = self.block as f32;
@@ -152,7 +155,7 @@ impl InbandDetector {
             return None;
         }
         // Both tones carry most of the energy: Σx² ≈ 2·P/n per tone.
-        if (rp + cp) * 2.0 / n < MIN_SHARE * self.energy {
+        if (rp + cp) * 2.0 / n < MIN_SHARE * energy {
             return None;
         }
         if cp > rp * REVERSE_TWIST || rp > cp * NORMAL_TWIST {

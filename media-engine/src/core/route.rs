@@ -3,11 +3,11 @@
 
 use std::time::{Duration, Instant};
 
-use codec_transcoder::{Codec, EncoderConfig, SampleRate};
+use codec_transcoder::{AudioDecoder, Codec, EncoderConfig, SampleRate};
 
 use super::MediaCore;
 use crate::{
-    command::{MediaEvent, RecordDirection},
+    command::RecordDirection,
     dtmf::{DtmfUpdate, convert_units},
     inband::InbandDetector,
     leg::{Decode, Encode, Received, Route},
@@ -93,7 +93,6 @@ impl MediaCore {
         let transcoding = leg.route == Route::Transcode;
         let wants_decode = transcoding
             || peer_records_out
-            || leg.wants_inband()
             || leg
                 .recordings
                 .iter()
@@ -139,17 +138,37 @@ impl MediaCore {
         } else {
             leg.enc = None;
         }
-        match (&leg.dec, leg.wants_inband()) {
+        // In-band DTMF: from the decoded frames when the leg decodes anyway, else from a
+        // decoder of its own on the receive path.
+        let inband_rate = match (&leg.dec, leg.wants_inband()) {
             (Some(d), true) => {
-                if leg
-                    .inband_rx
-                    .as_ref()
-                    .is_none_or(|i| i.rate() != d.rate().hz())
-                {
-                    leg.inband_rx = Some(InbandDetector::new(d.rate().hz()));
-                }
+                leg.inband_decoder = None;
+                Some(d.rate())
             }
-            _ => leg.inband_rx = None,
+            (None, true) => {
+                let rate = working_rate(params.codec, None);
+                if leg
+                    .inband_decoder
+                    .as_ref()
+                    .is_none_or(|d| d.0.codec() != params.codec)
+                {
+                    leg.inband_decoder = AudioDecoder::with_rate(params.codec, rate)
+                        .ok()
+                        .map(|d| Box::new((d, Vec::new())));
+                }
+                leg.inband_decoder.as_ref().map(|_| rate)
+            }
+            _ => {
+                leg.inband_decoder = None;
+                None
+            }
+        };
+        match inband_rate {
+            Some(r) if leg.inband_rx.as_ref().is_none_or(|i| i.rate() != r.hz()) => {
+                leg.inband_rx = Some(InbandDetector::new(r.hz()));
+            }
+            Some(_) => {}
+            None => leg.inband_rx = None,
         }
     }
 
@@ -269,25 +288,12 @@ impl MediaCore {
     /// Inband digits detected in `slot`'s decoded audio become events.
     pub(super) fn inband_events(&mut self, slot: usize) {
         let leg = self.legs[slot].as_deref_mut().expect("occupied");
-        let Some(det) = &mut leg.inband_rx else {
-            return;
-        };
-        det.process(&leg.rx_frame);
-        let rate = det.rate();
-        let id = leg.id;
-        while let Some(u) = det.poll_update() {
-            let e = match u {
-                DtmfUpdate::Begin(digit) => MediaEvent::DtmfBegin { leg: id, digit },
-                DtmfUpdate::End { digit, duration } => MediaEvent::Dtmf {
-                    leg: id,
-                    digit,
-                    duration: Duration::from_micros(
-                        u64::from(duration) * 1_000_000 / u64::from(rate),
-                    ),
-                    inband: true,
-                },
-            };
-            self.event_scratch.push(e);
+        if leg.dec.is_none() {
+            return; // detected on the receive path instead
         }
+        if let Some(det) = &mut leg.inband_rx {
+            det.process(&leg.rx_frame);
+        }
+        leg.drain_inband(&mut self.event_scratch);
     }
 }

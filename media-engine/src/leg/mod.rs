@@ -111,6 +111,9 @@ pub(crate) struct Leg {
     pub(crate) dtmf_rx: Option<DtmfReceiver>,
     pub(crate) dtmf_tx: Option<DtmfSender>,
     pub(crate) inband_rx: Option<InbandDetector>,
+    /// Decodes straight from the wire for in-band detection when nothing else decodes
+    /// (a relayed leg without telephone-event): no jitter buffer, arrival order.
+    pub(crate) inband_decoder: Option<Box<(codec_transcoder::AudioDecoder, Vec<i16>)>>,
     rtcp: rtcp::RtcpState,
     // Decoded media.
     pub(crate) dec: Option<Box<Decode>>,
@@ -182,6 +185,7 @@ impl Leg {
             dtmf_rx: None,
             dtmf_tx: None,
             inband_rx: None,
+            inband_decoder: None,
             rtcp: rtcp::RtcpState::new(now, seed.rtcp_jitter),
             dec: None,
             enc: None,

@@ -108,6 +108,17 @@ impl Leg {
                 Received::Event { header, len }
             }
             Kind::Audio | Kind::Cn => {
+                if kind == Kind::Audio
+                    && let Some(b) = &mut self.inband_decoder
+                    && let Some(det) = &mut self.inband_rx
+                {
+                    let (decoder, pcm) = &mut **b;
+                    pcm.clear();
+                    if decoder.decode(payload, pcm).is_ok() {
+                        det.process(pcm);
+                    }
+                    self.drain_inband(events);
+                }
                 if let Some(dec) = &mut self.dec {
                     dec.jb
                         .insert(now, header.sequence, header.timestamp, pt.0, payload);
@@ -143,6 +154,30 @@ impl Leg {
                 },
             });
             dtmf.push(u);
+        }
+    }
+
+    /// Moves in-band detector updates into events.
+    pub(crate) fn drain_inband(&mut self, events: &mut Vec<MediaEvent>) {
+        let Some(det) = &mut self.inband_rx else {
+            return;
+        };
+        let rate = det.rate();
+        while let Some(u) = det.poll_update() {
+            events.push(match u {
+                DtmfUpdate::Begin(digit) => MediaEvent::DtmfBegin {
+                    leg: self.id,
+                    digit,
+                },
+                DtmfUpdate::End { digit, duration } => MediaEvent::Dtmf {
+                    leg: self.id,
+                    digit,
+                    duration: std::time::Duration::from_micros(
+                        u64::from(duration) * 1_000_000 / u64::from(rate.max(1)),
+                    ),
+                    inband: true,
+                },
+            });
         }
     }
 
