@@ -641,44 +641,49 @@ mod tests {
         hex::decode(s.replace([' ', '\n'], "")).unwrap()
     }
 
+    /// A vector from `tests/data/srtp-vectors.txt` (RFC 3711 App. B, RFC 7714 §16–17).
+    fn v(name: &str) -> Vec<u8> {
+        let text = include_str!("../tests/data/srtp-vectors.txt");
+        let line = text
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.trim_start().strip_prefix('='))
+            .unwrap_or_else(|| panic!("no vector {name}"));
+        h(line.trim())
+    }
+
     // RFC 3711 Appendix B.2: AES-CM keystream for session key 2B7E...3C, salt F0F1...FD.
     #[test]
     fn rfc3711_b2_aes_cm_keystream() {
-        let key: [u8; 16] = h("2B7E151628AED2A6ABF7158809CF4F3C").try_into().unwrap();
-        let salt: [u8; 14] = h("F0F1F2F3F4F5F6F7F8F9FAFBFCFD").try_into().unwrap();
+        let key: [u8; 16] = v("b2.session_key").try_into().unwrap();
+        let salt: [u8; 14] = v("b2.session_salt").try_into().unwrap();
         let mut ks = vec![0u8; 48];
         cm_crypt(&Aes128::new(&key.into()), &cm_iv(&salt, 0, 0), &mut ks);
-        assert_eq!(
-            ks,
-            h(
-                "E03EAD0935C95E80E166B16DD92B4EB4 D23513162B02D0F72A43A2FE4A5F97AB 41E95B3BB0A2E8DD477901E4FCA894C0"
-            )
-        );
+        assert_eq!(ks, v("b2.keystream"));
     }
 
     // RFC 3711 Appendix B.3: key derivation.
     #[test]
     fn rfc3711_b3_key_derivation() {
         let master = KeyMaterial {
-            key: h("E1F97A0D3E018BE0D64FA32C06DE4139").try_into().unwrap(),
-            salt: h("0EC675AD498AFEEBB6960B3AABE6").try_into().unwrap(),
+            key: v("b3.master_key").try_into().unwrap(),
+            salt: v("b3.master_salt").try_into().unwrap(),
             salt_len: 14,
         };
         let mut k = [0u8; 16];
         derive(&master, 0, &mut k);
-        assert_eq!(k.to_vec(), h("C61E7A93744F39EE10734AFE3FF7A087"));
+        assert_eq!(k.to_vec(), v("b3.cipher_key"));
         let mut s = [0u8; 14];
         derive(&master, 2, &mut s);
-        assert_eq!(s.to_vec(), h("30CBBC08863D8C85D49DB34A9AE1"));
+        assert_eq!(s.to_vec(), v("b3.cipher_salt"));
         let mut a = [0u8; 20];
         derive(&master, 1, &mut a);
-        assert_eq!(a.to_vec(), h("CEBE321F6FF7716B6FD4AB49AF256A156D38BAA4"));
+        assert_eq!(a.to_vec(), v("b3.auth_key"));
     }
 
     fn gcm_session() -> Keys {
         // RFC 7714 §16: session key 00..0f, session salt "Quid pro quo".
-        let key: [u8; 16] = h("000102030405060708090a0b0c0d0e0f").try_into().unwrap();
-        let salt: [u8; 12] = h("517569642070726f2071756f").try_into().unwrap();
+        let key: [u8; 16] = v("gcm.session_key").try_into().unwrap();
+        let salt: [u8; 12] = v("gcm.session_salt").try_into().unwrap();
         Keys::Gcm {
             rtp: Aes128Gcm::new(&key.into()),
             rtp_salt: salt,
@@ -687,21 +692,18 @@ mod tests {
         }
     }
 
-    const RTP: &str = "8040f17b8041f8d35501a0b247616c6c69612065737420 6f6d6e697320646976697361 20696e207061727465732074726573";
-    const SRTP: &str = "8040f17b8041f8d35501a0b2f24de3a3fb34de6cacba861c9d7e4bcabe633bd50d294e6f42a5f47a51c7d19b36de3adf8833899d7f27beb16a9152cf765ee4390cce";
-
     // RFC 7714 §16.1.1 and §16.1.2.
     #[test]
     fn rfc7714_srtp_gcm_vectors() {
         assert_eq!(
             gcm_rtp_iv(
-                &h("517569642070726f2071756f").try_into().unwrap(),
+                &v("gcm.session_salt").try_into().unwrap(),
                 0x5501a0b2,
                 0,
                 0xf17b
             )
             .to_vec(),
-            h("51753c6580c2726f20718414")
+            v("gcm.rtp_iv")
         );
         let mut ctx = SrtpContext {
             suite: CryptoSuite::AeadAes128Gcm,
@@ -710,9 +712,9 @@ mod tests {
             srtcp_index: 0,
             srtcp_top: None,
         };
-        let mut p = h(RTP);
+        let mut p = v("gcm.rtp");
         ctx.protect_rtp(&mut p).unwrap();
-        assert_eq!(p, h(SRTP));
+        assert_eq!(p, v("gcm.srtp"));
         let mut rx = SrtpContext {
             suite: CryptoSuite::AeadAes128Gcm,
             keys: gcm_session(),
@@ -721,10 +723,10 @@ mod tests {
             srtcp_top: None,
         };
         let n = rx.unprotect_rtp(&mut p).unwrap();
-        assert_eq!(p[..n].to_vec(), h(RTP));
-        let mut again = h(SRTP);
+        assert_eq!(p[..n].to_vec(), v("gcm.rtp"));
+        let mut again = v("gcm.srtp");
         assert_eq!(rx.unprotect_rtp(&mut again), Err(SrtpError::Replay));
-        let mut tampered = h(SRTP);
+        let mut tampered = v("gcm.srtp");
         tampered[20] ^= 1;
         let mut rx2 = SrtpContext {
             suite: CryptoSuite::AeadAes128Gcm,
@@ -742,12 +744,8 @@ mod tests {
     // RFC 7714 §17.1: SRTCP with index 0x5d4.
     #[test]
     fn rfc7714_srtcp_gcm_vector() {
-        let rtcp = h(
-            "81c8000d4d6172734e5450314e5450325254502000000 42a0000e9304c756e61deadbeefdeadbeefdeadbeefdeadbeefdeadbeef",
-        );
-        let protected = h(
-            "81c8000d4d61727363e94885dcdab67ca727d7662f6b7e997ff5c0f76c06f32dc676a5f1730d6fda4ce09b4686303ded0bb9275bc84aa45896cf4d2fc5abf87245d9eade800005d4",
-        );
+        let rtcp = v("gcm.rtcp");
+        let protected = v("gcm.srtcp");
         let mut tx = SrtpContext {
             suite: CryptoSuite::AeadAes128Gcm,
             keys: gcm_session(),
