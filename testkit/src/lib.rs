@@ -14,6 +14,7 @@ pub mod baresip;
 pub mod http;
 pub mod ogg;
 pub mod oracle;
+pub mod pcap;
 pub mod pesq;
 pub mod process;
 pub mod sipp;

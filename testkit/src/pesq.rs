@@ -1,5 +1,6 @@
 //! PESQ (ITU-T P.862 / P.862.2) scores through the PyPI `pesq` package in the test venv that
-//! `scripts/test.sh` creates under `.test-tools/venv`.
+//! `scripts/test.sh` creates under `$MEDIAPLANE_TEST_TOOLS/venv` (default
+//! `~/.cache/mediaplane-tools/venv`).
 
 use std::path::PathBuf;
 

@@ -28,8 +28,12 @@ pub fn workspace_root() -> PathBuf {
 
 /// Where the test command installs tools that are not apt packages (Python venv, npm clients).
 pub fn tools_dir() -> PathBuf {
+    // The same default as scripts/test.sh.
     std::env::var_os("MEDIAPLANE_TEST_TOOLS")
         .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/mediaplane-tools"))
+        })
         .unwrap_or_else(|| workspace_root().join(".test-tools"))
 }
 
