@@ -144,7 +144,12 @@ fn core_relay(c: &mut Criterion) {
         )
         .unwrap();
     }
-    core.bridge(BridgeId(1), &[LegId(1), LegId(2)]).unwrap();
+    core.bridge(
+        BridgeId(1),
+        media_engine::command::BridgeKind::Mixing,
+        &[LegId(1), LegId(2)],
+    )
+    .unwrap();
     let from = "10.0.0.1:4000".parse().unwrap();
     let mut seq = 0u16;
     let mut p = packet(0);

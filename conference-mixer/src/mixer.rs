@@ -293,6 +293,14 @@ impl Mixer {
         }
     }
 
+    /// A participant's rate.
+    pub fn participant_rate(&self, id: ParticipantId) -> Option<SampleRate> {
+        self.participants
+            .get(id.0 as usize)
+            .and_then(Option::as_ref)
+            .map(|p| p.rate)
+    }
+
     /// Whether the participant is among this tick's mixed talkers.
     pub fn is_talker(&self, id: ParticipantId) -> bool {
         self.participants

@@ -36,7 +36,7 @@ fuzz_target!(|data: &[u8]| {
     let mut s = Fake(0);
     core.create_leg(now, LegId(1), LegConfig::default(), Some(A.as_bytes()), &mut s).expect("leg 1");
     core.create_leg(now, LegId(2), LegConfig::default(), Some(B.as_bytes()), &mut s).expect("leg 2");
-    core.bridge(BridgeId(1), &[LegId(1), LegId(2)]).expect("bridge");
+    core.bridge(BridgeId(1), media_engine::command::BridgeKind::Mixing, &[LegId(1), LegId(2)]).expect("bridge");
     // Each record: 1 byte socket (0..4), 1 byte source, 2 bytes length, then the datagram.
     let mut rest = data;
     while rest.len() >= 4 {

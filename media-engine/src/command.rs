@@ -36,6 +36,25 @@ id!(
     RecordingId
 );
 
+/// What a playback or recording is attached to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Target {
+    /// One leg: it hears the playback; its audio is recorded.
+    Leg(LegId),
+    /// A bridge: everyone in it hears the playback; the mix is recorded.
+    Bridge(BridgeId),
+}
+
+/// How a bridge connects its legs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BridgeKind {
+    /// Everyone hears everyone else (two legs with a common codec are relayed).
+    #[default]
+    Mixing,
+    /// Nobody hears anybody; only playbacks into the bridge are heard (ARI `holding`).
+    Holding,
+}
+
 /// Where a command's answer goes: a callback run on the media worker, so the control plane
 /// chooses how to wait (a tokio oneshot, a channel, ...).
 pub struct Reply<T>(Box<dyn FnOnce(Result<T, MediaError>) + Send>);
@@ -175,6 +194,8 @@ pub enum MediaCommand {
     Bridge {
         /// The bridge.
         bridge: BridgeId,
+        /// Its kind (used when the bridge is created).
+        kind: BridgeKind,
         /// Legs to add.
         legs: Vec<LegId>,
         /// Done.
@@ -194,10 +215,11 @@ pub enum MediaCommand {
         /// Done.
         reply: Reply<()>,
     },
-    /// Plays media to a leg (what it hears is replaced while it plays).
+    /// Plays media to a leg (what it hears is replaced while it plays) or into a bridge (every
+    /// member hears it). Queued behind a playback already running on the target.
     Play {
-        /// The leg.
-        leg: LegId,
+        /// The leg or bridge.
+        target: Target,
         /// The id.
         playback: PlaybackId,
         /// What.
@@ -207,20 +229,21 @@ pub enum MediaCommand {
     },
     /// Stops a playback.
     StopPlayback {
-        /// The leg it plays on.
-        leg: LegId,
+        /// The leg or bridge it plays on.
+        target: Target,
         /// The id.
         playback: PlaybackId,
         /// Done.
         reply: Reply<()>,
     },
-    /// Records a leg into a sink (see [`crate::record::start_recording`]).
+    /// Records a leg (its audio in `direction`) or a bridge (the full mix) into a sink (see
+    /// [`crate::record::start_recording`]).
     Record {
-        /// The leg.
-        leg: LegId,
+        /// The leg or bridge.
+        target: Target,
         /// The id.
         recording: RecordingId,
-        /// Which audio.
+        /// Which audio of a leg (ignored for bridges).
         direction: RecordDirection,
         /// Where it goes.
         sink: RecordingSink,
@@ -229,8 +252,8 @@ pub enum MediaCommand {
     },
     /// Stops a recording (dropping its sink finishes the file).
     StopRecording {
-        /// The leg it records.
-        leg: LegId,
+        /// The leg or bridge it records.
+        target: Target,
         /// The id.
         recording: RecordingId,
         /// Samples recorded.
@@ -247,6 +270,16 @@ pub enum MediaCommand {
         /// Gap between them.
         between: Duration,
         /// Queued.
+        reply: Reply<()>,
+    },
+    /// Turns talk detection on a leg on (with thresholds) or off; the leg then decodes and
+    /// reports [`MediaEvent::TalkingStarted`]/[`MediaEvent::TalkingFinished`].
+    TalkDetect {
+        /// The leg.
+        leg: LegId,
+        /// Thresholds, or `None` to stop.
+        config: Option<conference_mixer::TalkConfig>,
+        /// Done.
         reply: Reply<()>,
     },
     /// Reads a leg's RTP statistics.
@@ -301,6 +334,18 @@ pub enum MediaEvent {
         /// Silent this long.
         silent_for: Duration,
     },
+    /// The leg's far end started talking (talk detection on).
+    TalkingStarted {
+        /// The leg.
+        leg: LegId,
+    },
+    /// It stopped talking.
+    TalkingFinished {
+        /// The leg.
+        leg: LegId,
+        /// How long it talked.
+        duration: Duration,
+    },
     /// Media resumed after a timeout.
     Resumed {
         /// The leg.
@@ -308,21 +353,21 @@ pub enum MediaEvent {
     },
     /// A playback started.
     PlaybackStarted {
-        /// The leg.
-        leg: LegId,
+        /// Its leg or bridge.
+        target: Target,
         /// The playback.
         playback: PlaybackId,
     },
     /// A playback ended.
     PlaybackFinished {
-        /// The leg.
-        leg: LegId,
+        /// Its leg or bridge.
+        target: Target,
         /// The playback.
         playback: PlaybackId,
         /// Stopped by a command (or the leg went away) rather than played to the end.
         stopped: bool,
     },
-    /// A recording ended because its leg was destroyed.
+    /// A recording ended because its leg or bridge was destroyed.
     RecordingStopped {
         /// The recording.
         recording: RecordingId,

@@ -10,8 +10,8 @@ use codec_transcoder::{AudioDecoder, AudioEncoder, Codec, EncoderConfig};
 use media_engine::{
     LegSockets, Pt, Ssrc,
     command::{
-        BridgeId, LegConfig, LegId, MediaError, MediaEvent, PlaybackId, RecordDirection,
-        RecordingId,
+        BridgeId, BridgeKind, LegConfig, LegId, MediaError, MediaEvent, PlaybackId,
+        RecordDirection, RecordingId, Target,
     },
     core::{MediaCore, SocketProvider},
     dtmf::EventPayload,
@@ -162,7 +162,9 @@ fn relays_bit_exact_with_continuous_numbering_and_strict_source() {
     let mut w = World::new();
     w.leg_from_offer(1, &offer(4000, PCMU_TE, ""));
     w.leg_from_offer(2, &offer(5000, PCMU_TE, ""));
-    w.core.bridge(BridgeId(1), &[LegId(1), LegId(2)]).unwrap();
+    w.core
+        .bridge(BridgeId(1), BridgeKind::Mixing, &[LegId(1), LegId(2)])
+        .unwrap();
     let b_rtp = w.socket_of(2).rtp;
 
     let mut out = Vec::new();
@@ -228,7 +230,9 @@ fn transcodes_pcmu_to_g722_and_back() {
     let mut w = World::new();
     w.leg_from_offer(1, &offer(4000, PCMU_TE, ""));
     w.leg_from_offer(2, &offer(5000, G722, ""));
-    w.core.bridge(BridgeId(1), &[LegId(1), LegId(2)]).unwrap();
+    w.core
+        .bridge(BridgeId(1), BridgeKind::Mixing, &[LegId(1), LegId(2)])
+        .unwrap();
     // 1 s of a 1 kHz tone as µ-law into leg 1, one packet per tick.
     let tone: Vec<i16> = (0..8000)
         .map(|i| ((i as f64 * 1000.0 * std::f64::consts::TAU / 8000.0).sin() * 8000.0) as i16)
@@ -270,7 +274,9 @@ fn dtmf_is_translated_between_clock_rates() {
     let mut w = World::new();
     w.leg_from_offer(1, &offer(4000, PCMU_TE, ""));
     w.leg_from_offer(2, &offer(5000, OPUS_TE48, ""));
-    w.core.bridge(BridgeId(1), &[LegId(1), LegId(2)]).unwrap();
+    w.core
+        .bridge(BridgeId(1), BridgeKind::Mixing, &[LegId(1), LegId(2)])
+        .unwrap();
     // Digit 5 for 100 ms at 8 kHz: updates every 20 ms, then three end packets.
     let b_rtp = w.socket_of(2).rtp;
     let mut events_out = Vec::new();
@@ -325,7 +331,9 @@ fn srtp_leg_to_plain_leg() {
     .replace("RTP/AVP", "RTP/SAVP");
     let answer = w.leg_from_offer(1, &savp);
     w.leg_from_offer(2, &offer(5000, PCMU_TE, ""));
-    w.core.bridge(BridgeId(1), &[LegId(1), LegId(2)]).unwrap();
+    w.core
+        .bridge(BridgeId(1), BridgeKind::Mixing, &[LegId(1), LegId(2)])
+        .unwrap();
     // Our answer's key decrypts what we send back on leg 1.
     let sdp = SessionDescription::parse(&answer).unwrap();
     let crypto = sdp.media[0].attribute("crypto").unwrap().to_string();
@@ -360,7 +368,9 @@ fn playback_replaces_relay_and_recording_captures_both_directions() {
     let mut w = World::new();
     w.leg_from_offer(1, &offer(4000, PCMU_TE, ""));
     w.leg_from_offer(2, &offer(5000, PCMU_TE, ""));
-    w.core.bridge(BridgeId(1), &[LegId(1), LegId(2)]).unwrap();
+    w.core
+        .bridge(BridgeId(1), BridgeKind::Mixing, &[LegId(1), LegId(2)])
+        .unwrap();
     let dir = std::env::temp_dir().join(format!("mp-core-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("both.wav");
@@ -372,10 +382,19 @@ fn playback_replaces_relay_and_recording_captures_both_directions() {
     )
     .unwrap();
     w.core
-        .record(LegId(1), RecordingId(1), RecordDirection::Both, sink)
+        .record(
+            Target::Leg(LegId(1)),
+            RecordingId(1),
+            RecordDirection::Both,
+            sink,
+        )
         .unwrap();
     w.core
-        .play(LegId(2), PlaybackId(1), PlaySource::Tone("!440/100".into()))
+        .play(
+            Target::Leg(LegId(2)),
+            PlaybackId(1),
+            PlaySource::Tone("!440/100".into()),
+        )
         .unwrap();
     let b_rtp = w.socket_of(2).rtp;
     let mut tone_packets = 0;
@@ -403,15 +422,18 @@ fn playback_replaces_relay_and_recording_captures_both_directions() {
     assert_eq!(tone_packets, 5, "100 ms of tone in 20 ms packets");
     let ev = w.events();
     assert!(ev.contains(&MediaEvent::PlaybackStarted {
-        leg: LegId(2),
+        target: Target::Leg(LegId(2)),
         playback: PlaybackId(1)
     }));
     assert!(ev.contains(&MediaEvent::PlaybackFinished {
-        leg: LegId(2),
+        target: Target::Leg(LegId(2)),
         playback: PlaybackId(1),
         stopped: false
     }));
-    let samples = w.core.stop_recording(RecordingId(1)).unwrap();
+    let samples = w
+        .core
+        .stop_recording(Target::Leg(LegId(1)), RecordingId(1))
+        .unwrap();
     let summary = writer.join().unwrap();
     assert_eq!(summary.samples, samples);
     assert_eq!(samples, 20 * 160);
@@ -496,4 +518,200 @@ fn renegotiation_keeps_our_key_and_bumps_the_version() {
     let o = String::from_utf8(w.core.hold(LegId(1), true).unwrap()).unwrap();
     assert!(o.contains("a=sendonly"));
     assert!(version(&o) > version(&a3));
+}
+
+/// Sends `ticks` of each leg's tone (µ-law, one packet per tick) and returns what each leg
+/// was sent, decoded.
+fn conference(w: &mut World, legs: &[(u64, &str, f64)], ticks: usize) -> Vec<Vec<i16>> {
+    let mut heard = vec![Vec::new(); legs.len()];
+    let mut enc = AudioEncoder::new(Codec::Pcmu, &EncoderConfig::default()).unwrap();
+    let mut out = Vec::new();
+    for t in 0..ticks {
+        for (i, &(leg, from, hz)) in legs.iter().enumerate() {
+            let pcm: Vec<i16> = (0..160)
+                .map(|k| {
+                    let n = (t * 160 + k) as f64;
+                    ((n * hz * std::f64::consts::TAU / 8000.0).sin() * 6000.0) as i16
+                })
+                .collect();
+            let mut payload = Vec::new();
+            enc.encode(&pcm, &mut payload).unwrap();
+            let seq = t as u16;
+            let relayed = w.deliver(
+                leg,
+                from,
+                &packet(0, seq, 160 * t as u32, 100 + i as u32, &payload),
+            );
+            out.extend(relayed);
+        }
+        out.extend(w.tick());
+        for (sock, _, data) in out.drain(..) {
+            let Some(i) = legs
+                .iter()
+                .position(|&(leg, _, _)| w.socket_of(leg).rtp == sock)
+            else {
+                continue;
+            };
+            if rtp::is_rtcp(&data) {
+                continue;
+            }
+            let h = header(&data);
+            let mut pcm = vec![0i16; h.payload_end - h.payload_start];
+            codec_transcoder::g711::decode_ulaw(h.payload(&data), &mut pcm);
+            heard[i].extend(pcm);
+        }
+    }
+    heard
+}
+
+#[test]
+fn three_party_bridge_everyone_hears_exactly_the_others() {
+    let mut w = World::new();
+    w.leg_from_offer(1, &offer(4000, PCMU_TE, ""));
+    w.leg_from_offer(2, &offer(5000, PCMU_TE, ""));
+    w.leg_from_offer(3, &offer(6000, PCMU_TE, ""));
+    w.core
+        .bridge(
+            BridgeId(9),
+            BridgeKind::Mixing,
+            &[LegId(1), LegId(2), LegId(3)],
+        )
+        .unwrap();
+    let legs = [
+        (1, "10.0.0.1:4000", 500.0),
+        (2, "10.0.0.1:5000", 900.0),
+        (3, "10.0.0.1:6000", 1400.0),
+    ];
+    let heard = conference(&mut w, &legs, 75);
+    for (i, h) in heard.iter().enumerate() {
+        let tail = &h[h.len() - 4000..];
+        for (j, &(_, _, hz)) in legs.iter().enumerate() {
+            let a = testkit::audio::goertzel(tail, 8000, hz);
+            if i == j {
+                assert!(a < 0.01, "leg {} hears itself: {a:.3}", i + 1);
+            } else {
+                assert!(a > 0.12, "leg {} misses {hz} Hz: {a:.3}", i + 1);
+            }
+        }
+    }
+    // A fourth leg joins, one leaves: the bridge keeps mixing; two left become a relay again.
+    w.core.unbridge(LegId(3)).unwrap();
+    let heard = conference(&mut w, &legs[..2], 30);
+    assert!(testkit::audio::goertzel(&heard[0][heard[0].len() - 1600..], 8000, 900.0) > 0.12);
+}
+
+#[test]
+fn holding_bridge_plays_to_everyone_and_records_the_mix() {
+    let mut w = World::new();
+    w.leg_from_offer(1, &offer(4000, PCMU_TE, ""));
+    w.leg_from_offer(2, &offer(5000, PCMU_TE, ""));
+    w.core
+        .bridge(BridgeId(3), BridgeKind::Holding, &[LegId(1), LegId(2)])
+        .unwrap();
+    w.core
+        .play(
+            Target::Bridge(BridgeId(3)),
+            PlaybackId(5),
+            PlaySource::Tone("2000".into()),
+        )
+        .unwrap();
+    let dir = std::env::temp_dir().join(format!("mp-core-hold-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (sink, writer) = start_recording(
+        &dir.join("bridge.wav"),
+        codec_transcoder::SampleRate::Hz8000,
+        RecordFormat::Wav,
+        Duration::from_secs(2),
+    )
+    .unwrap();
+    w.core
+        .record(
+            Target::Bridge(BridgeId(3)),
+            RecordingId(7),
+            RecordDirection::Both,
+            sink,
+        )
+        .unwrap();
+    let legs = [(1, "10.0.0.1:4000", 500.0), (2, "10.0.0.1:5000", 900.0)];
+    let heard = conference(&mut w, &legs, 50);
+    for (i, h) in heard.iter().enumerate() {
+        let tail = &h[h.len() - 4000..];
+        assert!(
+            testkit::audio::goertzel(tail, 8000, 2000.0) > 0.1,
+            "leg {} hears the playback",
+            i + 1
+        );
+        // Holding: nobody hears the other.
+        let other = legs[1 - i].2;
+        assert!(
+            testkit::audio::goertzel(tail, 8000, other) < 0.01,
+            "leg {} hears leg {}",
+            i + 1,
+            2 - i
+        );
+    }
+    w.core
+        .stop_playback(Target::Bridge(BridgeId(3)), PlaybackId(5))
+        .unwrap();
+    assert!(w.events().contains(&MediaEvent::PlaybackFinished {
+        target: Target::Bridge(BridgeId(3)),
+        playback: PlaybackId(5),
+        stopped: true
+    }));
+    w.core.destroy_bridge(BridgeId(3)).unwrap();
+    assert!(w.events().contains(&MediaEvent::RecordingStopped {
+        recording: RecordingId(7),
+        samples: 50 * 160
+    }));
+    let summary = writer.join().unwrap();
+    assert_eq!(summary.samples, 50 * 160);
+    let pcm = media_engine::playback::decode_wav(&std::fs::read(dir.join("bridge.wav")).unwrap())
+        .unwrap();
+    assert!(
+        testkit::audio::goertzel(&pcm.samples[4000..], 8000, 2000.0) > 0.1,
+        "the recording holds the mix"
+    );
+}
+
+#[test]
+fn talk_detection_reports_start_and_finish() {
+    let mut w = World::new();
+    w.leg_from_offer(1, &offer(4000, PCMU_TE, ""));
+    w.core
+        .talk_detect(
+            LegId(1),
+            Some(conference_mixer::TalkConfig {
+                threshold_dbfs: -40.0,
+                attack_ms: 40,
+                hangover_ms: 500,
+            }),
+        )
+        .unwrap();
+    // One second of a tone (the leg is alone, so it hears nothing back), then silence.
+    conference(&mut w, &[(1, "10.0.0.1:4000", 700.0)], 50);
+    for t in 50..100u16 {
+        w.deliver(
+            1,
+            "10.0.0.1:4000",
+            &packet(0, t, 160 * u32::from(t), 100, &[0xff; 160]),
+        );
+        w.tick();
+    }
+    let ev = w.events();
+    assert!(
+        ev.contains(&MediaEvent::TalkingStarted { leg: LegId(1) }),
+        "{ev:?}"
+    );
+    let talked = ev.iter().find_map(|e| match e {
+        MediaEvent::TalkingFinished {
+            leg: LegId(1),
+            duration,
+        } => Some(*duration),
+        _ => None,
+    });
+    let talked = talked.expect("finished");
+    assert!(
+        talked >= Duration::from_millis(900) && talked <= Duration::from_millis(1000),
+        "{talked:?}"
+    );
 }

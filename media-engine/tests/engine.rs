@@ -58,6 +58,7 @@ fn create(engine: &MediaEngine, id: u64, s: &UdpSocket) -> SocketAddr {
 fn bridge(engine: &MediaEngine, id: u64, legs: &[u64]) {
     let (reply, rx) = Reply::channel();
     engine.command(MediaCommand::Bridge {
+        kind: media_engine::command::BridgeKind::Mixing,
         bridge: BridgeId(id),
         legs: legs.iter().map(|l| LegId(*l)).collect(),
         reply,

@@ -121,6 +121,7 @@ fn main() {
         let (reply, rx) = Reply::channel();
         engine.command(MediaCommand::Bridge {
             bridge: BridgeId(c as u64),
+            kind: media_engine::command::BridgeKind::Mixing,
             legs: vec![LegId((2 * c) as u64), LegId((2 * c + 1) as u64)],
             reply,
         });

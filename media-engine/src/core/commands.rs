@@ -2,16 +2,14 @@
 
 use std::time::{Duration, Instant};
 
-use super::{DetachedLeg, MediaCore, SocketProvider, route::working_rate};
+use super::{DetachedLeg, MediaCore, SocketProvider};
 use crate::{
     command::{
-        BridgeId, LegConfig, LegId, MediaCommand, MediaError, MediaEvent, PlaybackId,
-        RecordDirection, RecordingId, RtpStatistics,
+        LegConfig, LegId, MediaCommand, MediaError, PlaybackId, RecordingId, RtpStatistics, Target,
     },
     dtmf::Digit,
-    leg::{Leg, LegSeed, Recording, Route},
+    leg::{Leg, LegSeed, Route},
     playback::{PlaySource, Player},
-    record::RecordingSink,
 };
 
 impl MediaCore {
@@ -40,35 +38,39 @@ impl MediaCore {
             MediaCommand::Hold { leg, held, reply } => reply.send(self.hold(leg, held)),
             MediaCommand::Bridge {
                 bridge,
+                kind,
                 legs,
                 reply,
-            } => reply.send(self.bridge(bridge, &legs)),
+            } => reply.send(self.bridge(bridge, kind, &legs)),
             MediaCommand::Unbridge { leg, reply } => reply.send(self.unbridge(leg)),
             MediaCommand::DestroyBridge { bridge, reply } => {
                 reply.send(self.destroy_bridge(bridge));
             }
             MediaCommand::Play {
-                leg,
+                target,
                 playback,
                 source,
                 reply,
-            } => reply.send(self.play(leg, playback, source)),
+            } => reply.send(self.play(target, playback, source)),
             MediaCommand::StopPlayback {
-                playback, reply, ..
-            } => {
-                reply.send(self.stop_playback(playback));
-            }
+                target,
+                playback,
+                reply,
+            } => reply.send(self.stop_playback(target, playback)),
             MediaCommand::Record {
-                leg,
+                target,
                 recording,
                 direction,
                 sink,
                 reply,
-            } => reply.send(self.record(leg, recording, direction, sink)),
+            } => reply.send(self.record(target, recording, direction, sink)),
             MediaCommand::StopRecording {
-                recording, reply, ..
-            } => {
-                reply.send(self.stop_recording(recording));
+                target,
+                recording,
+                reply,
+            } => reply.send(self.stop_recording(target, recording)),
+            MediaCommand::TalkDetect { leg, config, reply } => {
+                reply.send(self.talk_detect(leg, config));
             }
             MediaCommand::SendDtmf {
                 leg,
@@ -167,191 +169,6 @@ impl MediaCore {
         Ok(leg.offer(&mut *self.random))
     }
 
-    /// Adds legs to a bridge (two legs: relay or transcode; more need the conference mixer).
-    pub fn bridge(&mut self, bridge: BridgeId, legs: &[LegId]) -> Result<(), MediaError> {
-        let slots = legs
-            .iter()
-            .map(|l| self.slot(*l))
-            .collect::<Result<Vec<_>, _>>()?;
-        let mut members = self.bridges.get(&bridge).cloned().unwrap_or_default();
-        for s in &slots {
-            if !members.contains(s) {
-                members.push(*s);
-            }
-        }
-        if members.len() > 2 {
-            return Err(MediaError::State(
-                "a bridge of more than two legs needs the conference mixer",
-            ));
-        }
-        for &s in &slots {
-            if let Some(old) = self.leg(s).bridge.filter(|b| *b != bridge) {
-                self.leave(old, s);
-            }
-            self.leg_mut(s).bridge = Some(bridge);
-        }
-        self.bridges.insert(bridge, members.clone());
-        self.reroute_bridge(&members);
-        Ok(())
-    }
-
-    /// Takes a leg out of its bridge.
-    pub fn unbridge(&mut self, id: LegId) -> Result<(), MediaError> {
-        let slot = self.slot(id)?;
-        if let Some(b) = self.leg(slot).bridge {
-            self.leave(b, slot);
-        }
-        Ok(())
-    }
-
-    fn leave(&mut self, bridge: BridgeId, slot: usize) {
-        let leg = self.leg_mut(slot);
-        leg.bridge = None;
-        leg.peer = None;
-        leg.route = Route::None;
-        leg.out.reanchor();
-        let remaining = match self.bridges.get_mut(&bridge) {
-            Some(m) => {
-                m.retain(|s| *s != slot);
-                m.clone()
-            }
-            None => Vec::new(),
-        };
-        self.reroute_bridge(&remaining);
-        self.ensure_pipelines(slot);
-    }
-
-    /// Removes a bridge.
-    pub fn destroy_bridge(&mut self, bridge: BridgeId) -> Result<(), MediaError> {
-        let members = self
-            .bridges
-            .remove(&bridge)
-            .ok_or(MediaError::UnknownBridge(bridge))?;
-        for s in members {
-            let leg = self.leg_mut(s);
-            leg.bridge = None;
-            leg.peer = None;
-            leg.route = Route::None;
-            self.ensure_pipelines(s);
-        }
-        Ok(())
-    }
-
-    /// Plays to a leg (queued behind a playback in progress).
-    pub fn play(
-        &mut self,
-        id: LegId,
-        playback: PlaybackId,
-        source: PlaySource,
-    ) -> Result<(), MediaError> {
-        let slot = self.slot(id)?;
-        if self.playbacks.contains_key(&playback) {
-            return Err(MediaError::State("playback id in use"));
-        }
-        let peer_codec = self
-            .leg(slot)
-            .peer
-            .and_then(|p| self.leg(p).params.as_ref().map(|x| x.codec));
-        let leg = self.leg_mut(slot);
-        let codec = leg
-            .params
-            .as_ref()
-            .map(|p| p.codec)
-            .ok_or(MediaError::State("the leg has not negotiated media"))?;
-        let transcoding = leg.route == Route::Transcode;
-        let rate = working_rate(codec, if transcoding { peer_codec } else { None });
-        let player = Player::new(source, rate)?;
-        let started = leg.playback.is_none();
-        if started {
-            leg.playback = Some((playback, player));
-        } else {
-            leg.playback_queue.push_back((playback, player));
-        }
-        self.playbacks.insert(playback, slot);
-        if started {
-            self.push_event(MediaEvent::PlaybackStarted { leg: id, playback });
-        }
-        self.ensure_pipelines(slot);
-        Ok(())
-    }
-
-    /// Stops a playback (or takes it out of the queue).
-    pub fn stop_playback(&mut self, playback: PlaybackId) -> Result<(), MediaError> {
-        let slot = self
-            .playbacks
-            .remove(&playback)
-            .ok_or(MediaError::UnknownPlayback(playback))?;
-        let leg = self.leg_mut(slot);
-        let id = leg.id;
-        let mut started = None;
-        if leg.playback.as_ref().is_some_and(|(p, _)| *p == playback) {
-            leg.playback = leg.playback_queue.pop_front();
-            started = leg.playback.as_ref().map(|(p, _)| *p);
-        } else {
-            leg.playback_queue.retain(|(p, _)| *p != playback);
-        }
-        self.push_event(MediaEvent::PlaybackFinished {
-            leg: id,
-            playback,
-            stopped: true,
-        });
-        if let Some(next) = started {
-            self.push_event(MediaEvent::PlaybackStarted {
-                leg: id,
-                playback: next,
-            });
-        }
-        self.ensure_pipelines(slot);
-        Ok(())
-    }
-
-    /// Starts recording a leg.
-    pub fn record(
-        &mut self,
-        id: LegId,
-        recording: RecordingId,
-        direction: RecordDirection,
-        sink: RecordingSink,
-    ) -> Result<(), MediaError> {
-        let slot = self.slot(id)?;
-        if self.recordings.contains_key(&recording) {
-            return Err(MediaError::State("recording id in use"));
-        }
-        self.leg_mut(slot).recordings.push(Recording {
-            id: recording,
-            direction,
-            sink,
-            resamplers: [None, None],
-            samples: 0,
-        });
-        self.recordings.insert(recording, slot);
-        self.ensure_pipelines(slot);
-        if let Some(p) = self.leg(slot).peer {
-            self.ensure_pipelines(p);
-        }
-        Ok(())
-    }
-
-    /// Stops a recording; dropping its sink lets the writer finish the file.
-    pub fn stop_recording(&mut self, recording: RecordingId) -> Result<u64, MediaError> {
-        let slot = self
-            .recordings
-            .remove(&recording)
-            .ok_or(MediaError::UnknownRecording(recording))?;
-        let leg = self.leg_mut(slot);
-        let i = leg
-            .recordings
-            .iter()
-            .position(|r| r.id == recording)
-            .ok_or(MediaError::UnknownRecording(recording))?;
-        let rec = leg.recordings.remove(i);
-        self.ensure_pipelines(slot);
-        if let Some(p) = self.leg(slot).peer {
-            self.ensure_pipelines(p);
-        }
-        Ok(rec.samples)
-    }
-
     /// Sends DTMF: RFC 4733 events if negotiated, else tones in the audio.
     pub fn send_dtmf(
         &mut self,
@@ -447,12 +264,13 @@ impl MediaCore {
             .map(|(p, _)| *p)
             .collect();
         let recordings: Vec<RecordingId> = leg.recordings.iter().map(|r| r.id).collect();
+        let target = Target::Leg(leg.id);
         let slot = self.insert_leg(leg);
         for p in playbacks {
-            self.playbacks.insert(p, slot);
+            self.playbacks.insert(p, target);
         }
         for r in recordings {
-            self.recordings.insert(r, slot);
+            self.recordings.insert(r, target);
         }
         self.ensure_pipelines(slot);
         Ok(())
@@ -464,26 +282,22 @@ impl MediaCore {
             self.leave(b, slot);
         }
         let mut leg = self.remove_leg(slot);
-        let id = leg.id;
-        for (p, _) in leg
+        let playbacks: Vec<_> = leg
             .playback
             .take()
             .into_iter()
             .chain(leg.playback_queue.drain(..))
-        {
-            self.event_scratch.push(MediaEvent::PlaybackFinished {
-                leg: id,
-                playback: p,
-                stopped: true,
-            });
-        }
-        for r in leg.recordings.drain(..) {
-            self.event_scratch.push(MediaEvent::RecordingStopped {
-                recording: r.id,
-                samples: r.samples,
-            });
-        }
-        self.flush_events();
+            .collect();
+        let recordings: Vec<_> = leg
+            .recordings
+            .drain(..)
+            .map(|r| (r.id, r.samples))
+            .collect();
+        self.end_target_media(
+            Target::Leg(leg.id),
+            playbacks.into_iter(),
+            recordings.into_iter(),
+        );
         leg
     }
 }

@@ -6,8 +6,10 @@
 //! ([`handle_timeout`](MediaCore::handle_timeout)), then sends [`MediaCore::transmits`] and
 //! forwards [`MediaCore::poll_event`].
 
+mod bridge;
 mod commands;
 mod route;
+mod targets;
 mod tick;
 
 use std::{
@@ -17,7 +19,7 @@ use std::{
 };
 
 use crate::{
-    command::{BridgeId, LegId, MediaError, MediaEvent, PlaybackId, RecordingId},
+    command::{BridgeId, LegId, MediaError, MediaEvent, PlaybackId, RecordingId, Target},
     dtmf::DtmfUpdate,
     leg::{Leg, LegSockets, Received, Route},
     rtp,
@@ -81,9 +83,9 @@ pub struct MediaCore {
     by_id: HashMap<LegId, usize>,
     /// Socket index → (leg slot, is the RTCP socket).
     by_socket: Vec<Option<(usize, bool)>>,
-    bridges: HashMap<BridgeId, Vec<usize>>,
-    playbacks: HashMap<PlaybackId, usize>,
-    recordings: HashMap<RecordingId, usize>,
+    bridges: HashMap<BridgeId, bridge::Bridge>,
+    playbacks: HashMap<PlaybackId, Target>,
+    recordings: HashMap<RecordingId, Target>,
     events: VecDeque<MediaEvent>,
     event_scratch: Vec<MediaEvent>,
     dtmf_scratch: Vec<DtmfUpdate>,
@@ -301,8 +303,6 @@ impl MediaCore {
                 *s = None;
             }
         }
-        self.playbacks.retain(|_, s| *s != slot);
-        self.recordings.retain(|_, s| *s != slot);
         leg
     }
 

@@ -17,7 +17,7 @@ use crate::{
 };
 
 /// The rate a codec's audio is naturally handled at (Opus: full band).
-fn natural(codec: Codec) -> SampleRate {
+pub(super) fn natural(codec: Codec) -> SampleRate {
     match codec {
         Codec::Opus => SampleRate::Hz48000,
         c => c.audio_rate(),
@@ -36,40 +36,10 @@ pub(super) fn working_rate(codec: Codec, peer: Option<Codec>) -> SampleRate {
 }
 
 impl MediaCore {
-    /// Recomputes the route of a bridge's legs after membership or negotiation changed.
-    pub(super) fn reroute_bridge(&mut self, members: &[usize]) {
-        for &m in members {
-            let leg = self.leg_mut(m);
-            leg.peer = None;
-            leg.route = Route::None;
-        }
-        if let [a, b] = *members {
-            let (la, lb) = self.pair_mut(a, b);
-            la.peer = Some(b);
-            lb.peer = Some(a);
-            let route = match (&la.params, &lb.params) {
-                (Some(pa), Some(pb)) if pa.codec == pb.codec => Route::Relay,
-                (Some(_), Some(_)) => Route::Transcode,
-                _ => Route::None,
-            };
-            // A new route or peer: relayed streams re-anchor on both sides.
-            la.route = route;
-            lb.route = route;
-            la.out.reanchor();
-            lb.out.reanchor();
-        }
-        for &m in members {
-            self.ensure_pipelines(m);
-        }
-    }
-
     /// Re-routes whatever bridge the leg is in (after a renegotiation), or just its pipelines.
     pub(super) fn reroute_leg(&mut self, slot: usize) {
         match self.leg(slot).bridge {
-            Some(b) => {
-                let members = self.bridges.get(&b).cloned().unwrap_or_default();
-                self.reroute_bridge(&members);
-            }
+            Some(b) => self.reroute(b),
             None => self.ensure_pipelines(slot),
         }
     }
@@ -91,15 +61,23 @@ impl MediaCore {
             return;
         };
         let transcoding = leg.route == Route::Transcode;
+        let mixing = leg.route == Route::Mix;
         let wants_decode = transcoding
+            || mixing
+            || leg.talk.is_some()
             || peer_records_out
             || leg
                 .recordings
                 .iter()
                 .any(|r| r.direction != RecordDirection::Out);
-        let wants_encode = transcoding || leg.playback.is_some() || leg.dtmf_tones.is_some();
+        let wants_encode =
+            transcoding || mixing || leg.playback.is_some() || leg.dtmf_tones.is_some();
         let peer_for_rate = if transcoding { peer_codec } else { None };
-        let rate = working_rate(params.codec, peer_for_rate);
+        let rate = if mixing {
+            natural(params.codec)
+        } else {
+            working_rate(params.codec, peer_for_rate)
+        };
         if wants_decode {
             let stale = leg
                 .dec

@@ -8,7 +8,7 @@ use codec_transcoder::{Resampler, SampleRate};
 
 use super::MediaCore;
 use crate::{
-    command::{MediaEvent, RecordDirection},
+    command::{MediaEvent, RecordDirection, Target},
     leg::{Leg, Recording, Route},
 };
 
@@ -19,6 +19,7 @@ impl MediaCore {
                 self.receive_tick(now, slot);
             }
         }
+        self.mix_bridges();
         for slot in 0..self.legs.len() {
             if self.legs[slot].is_some() {
                 self.send_tick(now, slot);
@@ -36,6 +37,26 @@ impl MediaCore {
         leg.tx_frame_rate = None;
         if let Some(dec) = &mut leg.dec {
             dec.pull(now, &mut leg.rx_frame);
+            if let Some(t) = &mut leg.talk {
+                let energy: u64 = leg
+                    .rx_frame
+                    .iter()
+                    .map(|&x| (i32::from(x) * i32::from(x)) as u64)
+                    .sum();
+                match t.update(conference_mixer::level_dbfs(energy, leg.rx_frame.len())) {
+                    Some(conference_mixer::TalkUpdate::Started) => {
+                        self.event_scratch
+                            .push(MediaEvent::TalkingStarted { leg: leg.id });
+                    }
+                    Some(conference_mixer::TalkUpdate::Finished { duration_ms }) => {
+                        self.event_scratch.push(MediaEvent::TalkingFinished {
+                            leg: leg.id,
+                            duration: std::time::Duration::from_millis(duration_ms),
+                        });
+                    }
+                    None => {}
+                }
+            }
         }
         if let Some(rx) = &mut leg.dtmf_rx {
             rx.handle_timeout(now);
@@ -88,7 +109,7 @@ impl MediaCore {
                 rate = Some(p.rate());
                 if !p.next_frame(&mut leg.tx_frame) {
                     self.event_scratch.push(MediaEvent::PlaybackFinished {
-                        leg: leg.id,
+                        target: Target::Leg(leg.id),
                         playback: *id,
                         stopped: false,
                     });
@@ -96,13 +117,18 @@ impl MediaCore {
                     leg.playback = leg.playback_queue.pop_front();
                     if let Some((next, _)) = &leg.playback {
                         self.event_scratch.push(MediaEvent::PlaybackStarted {
-                            leg: leg.id,
+                            target: Target::Leg(leg.id),
                             playback: *next,
                         });
                     }
                     rate = None;
                     rerun_pipelines = true;
                 }
+            }
+            if rate.is_none() && leg.route == Route::Mix && !leg.mix_out.is_empty() {
+                // The bridge's mixer: this leg's mix-minus.
+                leg.tx_frame.extend_from_slice(&leg.mix_out);
+                rate = leg.dec.as_ref().map(|d| d.rate());
             }
             if rate.is_none()
                 && let Some((frame, r)) = peer_frame

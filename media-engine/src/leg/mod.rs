@@ -63,6 +63,8 @@ pub(crate) enum Route {
     Relay,
     /// Decoded, jitter-buffered and re-encoded.
     Transcode,
+    /// Decoded into the bridge's conference mixer; hears its own mix-minus.
+    Mix,
 }
 
 /// A recording tap on a leg.
@@ -123,6 +125,10 @@ pub(crate) struct Leg {
     /// This tick's 20 ms sent to the far end, when it was decoded audio (for recordings).
     pub(crate) tx_frame: Vec<i16>,
     pub(crate) tx_frame_rate: Option<codec_transcoder::SampleRate>,
+    /// What the bridge's mixer gives this leg this tick (at its decode rate).
+    pub(crate) mix_out: Vec<i16>,
+    /// Talk detection on the far end's audio.
+    pub(crate) talk: Option<conference_mixer::TalkDetector>,
     pub(crate) playback: Option<(PlaybackId, Player)>,
     /// Playbacks waiting for the current one (ARI queues them per channel).
     pub(crate) playback_queue: std::collections::VecDeque<(PlaybackId, Player)>,
@@ -192,6 +198,8 @@ impl Leg {
             rx_frame: Vec::new(),
             tx_frame: Vec::new(),
             tx_frame_rate: None,
+            mix_out: Vec::new(),
+            talk: None,
             playback: None,
             playback_queue: std::collections::VecDeque::new(),
             dtmf_tones: None,

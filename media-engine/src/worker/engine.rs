@@ -11,7 +11,9 @@ use std::{
 };
 
 use super::{Moving, PortPool, WorkerCounters, WorkerMsg, spawn};
-use crate::command::{BridgeId, LegId, MediaCommand, MediaError, MediaEvent, Reply};
+use crate::command::{
+    BridgeId, BridgeKind, LegId, MediaCommand, MediaError, MediaEvent, Reply, Target,
+};
 
 /// How the engine runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -231,9 +233,10 @@ impl MediaEngine {
             }
             MediaCommand::Bridge {
                 bridge,
+                kind,
                 legs,
                 reply,
-            } => self.bridge(bridge, legs, reply),
+            } => self.bridge(bridge, kind, legs, reply),
             MediaCommand::DestroyBridge { bridge, reply } => {
                 let w = self.inner.placement().bridges.remove(&bridge);
                 match w {
@@ -242,12 +245,20 @@ impl MediaEngine {
                 }
             }
             other => {
-                let Some(leg) = leg_of(&other) else {
+                let Some(target) = target_of(&other) else {
                     return;
                 };
-                match self.worker_of(leg) {
-                    Some(w) => self.deliver(w, other),
-                    None => fail(other, MediaError::UnknownLeg(leg)),
+                let worker = {
+                    let p = self.inner.placement();
+                    match target {
+                        Target::Leg(l) => p.legs.get(&l).copied(),
+                        Target::Bridge(b) => p.bridges.get(&b).copied(),
+                    }
+                };
+                match (worker, target) {
+                    (Some(w), _) => self.deliver(w, other),
+                    (None, Target::Leg(l)) => fail(other, MediaError::UnknownLeg(l)),
+                    (None, Target::Bridge(b)) => fail(other, MediaError::UnknownBridge(b)),
                 }
             }
         }
@@ -310,7 +321,7 @@ impl MediaEngine {
     }
 
     /// Gathers the legs on the bridge's worker (moving those elsewhere), then bridges them.
-    fn bridge(&self, bridge: BridgeId, legs: Vec<LegId>, reply: Reply<()>) {
+    fn bridge(&self, bridge: BridgeId, kind: BridgeKind, legs: Vec<LegId>, reply: Reply<()>) {
         let (target, movers) = {
             let mut p = self.inner.placement();
             let mut located = Vec::new();
@@ -349,6 +360,7 @@ impl MediaEngine {
                 }
                 let cmd = MediaCommand::Bridge {
                     bridge,
+                    kind,
                     legs,
                     reply,
                 };
@@ -398,8 +410,8 @@ fn move_then(inner: Arc<Inner>, mut movers: Vec<(LegId, usize)>, target: usize, 
     }
 }
 
-/// The leg a command is about.
-fn leg_of(c: &MediaCommand) -> Option<LegId> {
+/// The leg or bridge a command is about.
+fn target_of(c: &MediaCommand) -> Option<Target> {
     Some(match c {
         MediaCommand::CreateLeg { leg, .. }
         | MediaCommand::RemoteAnswer { leg, .. }
@@ -407,14 +419,17 @@ fn leg_of(c: &MediaCommand) -> Option<LegId> {
         | MediaCommand::LocalOffer { leg, .. }
         | MediaCommand::Hold { leg, .. }
         | MediaCommand::Unbridge { leg, .. }
-        | MediaCommand::Play { leg, .. }
-        | MediaCommand::StopPlayback { leg, .. }
-        | MediaCommand::Record { leg, .. }
-        | MediaCommand::StopRecording { leg, .. }
         | MediaCommand::SendDtmf { leg, .. }
+        | MediaCommand::TalkDetect { leg, .. }
         | MediaCommand::Stats { leg, .. }
-        | MediaCommand::Destroy { leg, .. } => *leg,
-        _ => return None,
+        | MediaCommand::Destroy { leg, .. } => Target::Leg(*leg),
+        MediaCommand::Play { target, .. }
+        | MediaCommand::StopPlayback { target, .. }
+        | MediaCommand::Record { target, .. }
+        | MediaCommand::StopRecording { target, .. } => *target,
+        MediaCommand::Bridge { bridge, .. } | MediaCommand::DestroyBridge { bridge, .. } => {
+            Target::Bridge(*bridge)
+        }
     })
 }
 
@@ -432,7 +447,8 @@ fn fail(c: MediaCommand, e: MediaError) {
         | MediaCommand::Play { reply, .. }
         | MediaCommand::StopPlayback { reply, .. }
         | MediaCommand::Record { reply, .. }
-        | MediaCommand::SendDtmf { reply, .. } => reply.send(Err(e)),
+        | MediaCommand::SendDtmf { reply, .. }
+        | MediaCommand::TalkDetect { reply, .. } => reply.send(Err(e)),
         MediaCommand::StopRecording { reply, .. } => reply.send(Err(e)),
         MediaCommand::Stats { reply, .. } | MediaCommand::Destroy { reply, .. } => {
             reply.send(Err(e));

@@ -269,6 +269,7 @@ async fn run(setup: Setup, ready: std::sync::mpsc::Sender<SocketAddr>, record: A
                             continue;
                         }
                         media(&engine, |reply| MediaCommand::Bridge {
+                            kind: media_engine::command::BridgeKind::Mixing,
                             bridge: BridgeId(a_leg.0),
                             legs: vec![a_leg, b_leg],
                             reply,
