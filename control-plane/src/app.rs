@@ -15,6 +15,14 @@ pub struct App {
     pub ops_addr: SocketAddr,
     /// Readiness of the components.
     pub readiness: ops::Readiness,
+    /// Where ARI is served.
+    pub ari_addr: SocketAddr,
+    /// SIP listeners as bound.
+    pub sip: Vec<sip_core::endpoint::Listener>,
+    /// The call core.
+    pub telephony: crate::telephony::Telephony,
+    /// The ARI server state (also used by the AMQP consumer).
+    pub ari: Arc<crate::ari::Ari>,
     stop: watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -32,6 +40,9 @@ pub enum StartError {
         /// The OS error.
         source: std::io::Error,
     },
+    /// The call core (SIP sockets, media workers).
+    #[error(transparent)]
+    Core(#[from] crate::telephony::StartError),
 }
 
 impl App {
@@ -47,7 +58,7 @@ impl App {
             &config.metrics.endpoint,
             registry,
             readiness.clone(),
-            stopped(stop_rx),
+            stopped(stop_rx.clone()),
         )
         .await
         .map_err(|source| StartError::Bind {
@@ -56,14 +67,47 @@ impl App {
             source,
         })?;
         tracing::info!(addr = %ops_server.local_addr, "metrics and health listening");
+
+        let settings = crate::telephony::Settings::new(config, &instance_id);
+        let core = crate::telephony::start(config, settings, stop_rx.clone()).await?;
+        for l in &core.listeners {
+            tracing::info!(transport = ?l.transport, addr = %l.local, "SIP listening");
+        }
+        let ari = crate::ari::Ari::new(
+            core.telephony.clone(),
+            config
+                .ari
+                .users
+                .iter()
+                .map(|u| (u.name.clone(), u.password.clone(), u.read_only))
+                .collect(),
+            config.ari.realm.clone(),
+            config.ari.allowed_origins.clone(),
+            instance_id.clone(),
+        );
+        let (ari_addr, ari_task) =
+            crate::ari::serve(config.ari.listen, ari.clone(), stopped(stop_rx.clone()))
+                .await
+                .map_err(|source| StartError::Bind {
+                    what: "ari",
+                    addr: config.ari.listen,
+                    source,
+                })?;
+        tracing::info!(addr = %ari_addr, "ARI listening");
+        readiness.register("sip").set(true);
+        readiness.register("ari").set(true);
         tracing::info!(instance_id = %instance_id, version = env!("CARGO_PKG_VERSION"), "mediaplane started");
 
         Ok(Self {
             instance_id,
             ops_addr: ops_server.local_addr,
             readiness,
+            ari_addr,
+            sip: core.listeners,
+            telephony: core.telephony,
+            ari,
             stop,
-            tasks: vec![ops_task],
+            tasks: vec![ops_task, ari_task, core.task],
         })
     }
 

@@ -37,6 +37,24 @@ pub struct Cli {
     /// Path of the Prometheus endpoint.
     #[arg(long = "prometheus_endpoint", env = "PROMETHEUS_ENDPOINT")]
     pub prometheus_endpoint: Option<String>,
+    /// SIP UDP and TCP listen address (`host:port`).
+    #[arg(long = "sip_listen_address", env = "SIP_LISTEN_ADDRESS")]
+    pub sip_listen_address: Option<SocketAddr>,
+    /// SIP TLS listen address.
+    #[arg(long = "sip_tls_listen_address", env = "SIP_TLS_LISTEN_ADDRESS")]
+    pub sip_tls_listen_address: Option<SocketAddr>,
+    /// ARI (HTTP + WebSocket) listen address.
+    #[arg(long = "ari_listen_address", env = "ARI_LISTEN_ADDRESS")]
+    pub ari_listen_address: Option<SocketAddr>,
+    /// First RTP port.
+    #[arg(long = "rtp_port_min", env = "RTP_PORT_MIN")]
+    pub rtp_port_min: Option<u16>,
+    /// Last RTP port.
+    #[arg(long = "rtp_port_max", env = "RTP_PORT_MAX")]
+    pub rtp_port_max: Option<u16>,
+    /// Directory for recordings and the sound cache.
+    #[arg(long = "data_dir", env = "DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
     /// Load and check the configuration, print it, and exit.
     #[arg(long = "check_config")]
     pub check_config: bool,
@@ -63,6 +81,212 @@ pub struct Config {
     pub log: LogConfig,
     /// Metrics and health endpoints.
     pub metrics: MetricsConfig,
+    /// SIP listeners and behaviour.
+    pub sip: SipConfig,
+    /// RTP and media.
+    pub rtp: RtpConfig,
+    /// The ARI server.
+    pub ari: AriConfig,
+    /// Inbound call routing into Stasis.
+    pub stasis: StasisConfig,
+    /// Files: sounds, recordings.
+    pub media: MediaConfig,
+    /// Outbound SIP endpoints by name (`pjsip/<name>/<uri>`).
+    pub endpoints: std::collections::BTreeMap<String, EndpointConfig>,
+}
+
+/// `[sip]`
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SipConfig {
+    /// UDP listeners.
+    pub udp: Vec<SocketAddr>,
+    /// TCP listeners.
+    pub tcp: Vec<SocketAddr>,
+    /// TLS listeners.
+    pub tls: Vec<SocketAddr>,
+    /// TLS certificate chain (PEM); a self-signed one is generated when unset.
+    pub tls_certificate: Option<PathBuf>,
+    /// TLS private key (PEM).
+    pub tls_key: Option<PathBuf>,
+    /// Name of the endpoint inbound calls belong to (channel names `PJSIP/<name>-<n>`).
+    pub inbound_endpoint: String,
+    /// User-Agent / Server header.
+    pub user_agent: String,
+}
+
+impl Default for SipConfig {
+    fn default() -> Self {
+        let lo = |p| SocketAddr::from(([127, 0, 0, 1], p));
+        Self {
+            udp: vec![lo(5060)],
+            tcp: vec![lo(5060)],
+            tls: vec![lo(5061)],
+            tls_certificate: None,
+            tls_key: None,
+            inbound_endpoint: "call-in".into(),
+            user_agent: format!("mediaplane {}", env!("CARGO_PKG_VERSION")),
+        }
+    }
+}
+
+/// `[rtp]`
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RtpConfig {
+    /// Address the RTP sockets bind to.
+    pub bind: std::net::IpAddr,
+    /// Address put in SDP (default: `bind`).
+    pub advertise: Option<std::net::IpAddr>,
+    /// First port.
+    pub port_min: u16,
+    /// Last port.
+    pub port_max: u16,
+    /// Media worker threads (0: one per core).
+    pub workers: usize,
+    /// Codecs offered and accepted, in order of preference (`PCMU`, `PCMA`, `G722`, `opus`).
+    pub codecs: Vec<String>,
+    /// SRTP: `disabled`, `optional` (answer SAVP offers) or `mandatory`.
+    pub srtp: String,
+    /// Hang up after this long without RTP (0: never; Asterisk `rtp_timeout`).
+    pub timeout_secs: u64,
+    /// The same while the far end holds (Asterisk `rtp_timeout_hold`).
+    pub hold_timeout_secs: u64,
+}
+
+impl Default for RtpConfig {
+    fn default() -> Self {
+        Self {
+            bind: [127, 0, 0, 1].into(),
+            advertise: None,
+            port_min: 10_000,
+            port_max: 20_000,
+            workers: 0,
+            codecs: ["PCMU", "PCMA", "G722", "opus"].map(String::from).to_vec(),
+            srtp: "optional".into(),
+            timeout_secs: 60,
+            hold_timeout_secs: 300,
+        }
+    }
+}
+
+/// `[ari]`
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AriConfig {
+    /// Listen address (HTTP and WebSocket).
+    pub listen: SocketAddr,
+    /// Users; default `asterisk`/`asterisk`, refused unless every listener is on loopback.
+    pub users: Vec<AriUser>,
+    /// Origins allowed by CORS (`*` for any).
+    pub allowed_origins: Vec<String>,
+    /// Realm of the `WWW-Authenticate` challenge.
+    pub realm: String,
+}
+
+/// One ARI user.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AriUser {
+    /// Name.
+    pub name: String,
+    /// Password.
+    pub password: String,
+    /// Only GET and OPTIONS.
+    #[serde(default)]
+    pub read_only: bool,
+}
+
+impl Default for AriConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8088)),
+            users: vec![AriUser {
+                name: "asterisk".into(),
+                password: "asterisk".into(),
+                read_only: false,
+            }],
+            allowed_origins: Vec::new(),
+            realm: "Asterisk REST Interface".into(),
+        }
+    }
+}
+
+/// `[stasis]`
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StasisConfig {
+    /// The app inbound calls go to when several are connected (and the one reported as
+    /// unavailable with 480 when none is).
+    pub default_app: String,
+    /// `StasisStart.args` of inbound calls: comma-separated, with `${header:Name}`,
+    /// `${call_id}`, `${from_user}`, `${to_user}` and `${source}` substituted.
+    pub args: String,
+}
+
+impl Default for StasisConfig {
+    fn default() -> Self {
+        Self {
+            default_app: "voipbin".into(),
+            args: "context_type=call,context=call-in,domain=${header:VB-Domain},\
+                   source=${header:VB-Source},transport=${header:VB-Transport},direction=incoming,\
+                   sip_call_id=${call_id},sip_pai=${header:P-Asserted-Identity},\
+                   sip_privacy=${header:Privacy}"
+                .into(),
+        }
+    }
+}
+
+/// `[media]`
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MediaConfig {
+    /// Where recordings, fetched sounds and generated sounds live (default
+    /// `~/.local/share/mediaplane`).
+    pub data_dir: Option<PathBuf>,
+    /// Extra sound directories searched first (`<dir>/<lang>/<name>.<ext>` and `<dir>/<name>.<ext>`).
+    pub sounds: Vec<PathBuf>,
+}
+
+impl Default for MediaConfig {
+    fn default() -> Self {
+        Self {
+            data_dir: None,
+            sounds: vec![
+                "/var/lib/asterisk/sounds".into(),
+                "/usr/share/asterisk/sounds".into(),
+            ],
+        }
+    }
+}
+
+impl MediaConfig {
+    /// The data directory in use.
+    pub fn data_dir(&self) -> PathBuf {
+        self.data_dir.clone().unwrap_or_else(|| {
+            std::env::var_os("HOME")
+                .map(|h| PathBuf::from(h).join(".local/share/mediaplane"))
+                .unwrap_or_else(|| PathBuf::from("mediaplane-data"))
+        })
+    }
+}
+
+/// `[endpoints.<name>]`: an outbound SIP endpoint.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EndpointConfig {
+    /// Send every request here (`sip:host:port;lr` or `host:port`) instead of the URI's host.
+    pub outbound_proxy: Option<String>,
+    /// `udp`, `tcp` or `tls` (default: the URI's `transport` parameter, else UDP).
+    pub transport: Option<String>,
+    /// Codecs for this endpoint (default: `[rtp] codecs`).
+    pub codecs: Vec<String>,
+    /// Digest credentials.
+    pub username: Option<String>,
+    /// Password for `username`.
+    pub password: Option<String>,
+    /// Host of our From URI (default: the listener's address).
+    pub from_domain: Option<String>,
 }
 
 /// `[instance]`
@@ -189,6 +413,25 @@ impl Config {
         if let Some(v) = &cli.prometheus_endpoint {
             self.metrics.endpoint.clone_from(v);
         }
+        if let Some(v) = cli.sip_listen_address {
+            self.sip.udp = vec![v];
+            self.sip.tcp = vec![v];
+        }
+        if let Some(v) = cli.sip_tls_listen_address {
+            self.sip.tls = vec![v];
+        }
+        if let Some(v) = cli.ari_listen_address {
+            self.ari.listen = v;
+        }
+        if let Some(v) = cli.rtp_port_min {
+            self.rtp.port_min = v;
+        }
+        if let Some(v) = cli.rtp_port_max {
+            self.rtp.port_max = v;
+        }
+        if let Some(v) = &cli.data_dir {
+            self.media.data_dir = Some(v.clone());
+        }
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
@@ -211,6 +454,55 @@ impl Config {
                 reason: format!("{id:?}"),
             });
         }
+        if self.rtp.port_min >= self.rtp.port_max || self.rtp.port_max - self.rtp.port_min < 4 {
+            return Err(ConfigError::Invalid {
+                key: "rtp.port_min",
+                reason: format!("{}..{} is too small", self.rtp.port_min, self.rtp.port_max),
+            });
+        }
+        if !matches!(
+            self.rtp.srtp.as_str(),
+            "disabled" | "optional" | "mandatory"
+        ) {
+            return Err(ConfigError::Invalid {
+                key: "rtp.srtp",
+                reason: format!("{:?}: disabled, optional or mandatory", self.rtp.srtp),
+            });
+        }
+        for c in self
+            .rtp
+            .codecs
+            .iter()
+            .chain(self.endpoints.values().flat_map(|e| e.codecs.iter()))
+        {
+            if parse_codec(c).is_none() {
+                return Err(ConfigError::Invalid {
+                    key: "rtp.codecs",
+                    reason: format!("unknown codec {c:?} (PCMU, PCMA, G722, opus)"),
+                });
+            }
+        }
+        // Default credentials only while nothing listens beyond loopback (DESIGN.md §6).
+        let defaults = self
+            .ari
+            .users
+            .iter()
+            .any(|u| u.name == "asterisk" && u.password == "asterisk");
+        let exposed = std::iter::once(self.ari.listen.ip())
+            .chain(self.sip.udp.iter().map(SocketAddr::ip))
+            .chain(self.sip.tcp.iter().map(SocketAddr::ip))
+            .chain(self.sip.tls.iter().map(SocketAddr::ip))
+            .chain(std::iter::once(self.metrics.listen.ip()))
+            .find(|ip| !ip.is_loopback());
+        if let (true, Some(ip)) = (defaults, exposed) {
+            return Err(ConfigError::Invalid {
+                key: "ari.users",
+                reason: format!(
+                    "the default ARI credentials asterisk/asterisk are refused while listening on \
+                     {ip}: configure [[ari.users]] with a real password"
+                ),
+            });
+        }
         if matches!(self.metrics.endpoint.as_str(), "/health" | "/ready") {
             return Err(ConfigError::Invalid {
                 key: "metrics.endpoint",
@@ -219,6 +511,18 @@ impl Config {
         }
         Ok(())
     }
+}
+
+/// The codec a configuration name stands for (case-insensitive).
+pub fn parse_codec(name: &str) -> Option<codec_transcoder::Codec> {
+    use codec_transcoder::Codec;
+    Some(match name.to_ascii_lowercase().as_str() {
+        "pcmu" | "ulaw" => Codec::Pcmu,
+        "pcma" | "alaw" => Codec::Pcma,
+        "g722" => Codec::G722,
+        "opus" => Codec::Opus,
+        _ => return None,
+    })
 }
 
 #[cfg(test)]
@@ -242,6 +546,22 @@ mod tests {
         c.apply(&cli);
         assert_eq!(c.log.level, "warn");
         assert_eq!(c.metrics.listen.port(), 9000);
+    }
+
+    #[test]
+    fn default_credentials_only_on_loopback() {
+        let mut c = Config::default();
+        assert!(c.validate().is_ok());
+        c.sip.udp = vec!["0.0.0.0:5060".parse().expect("addr")];
+        assert!(matches!(
+            c.validate(),
+            Err(ConfigError::Invalid {
+                key: "ari.users",
+                ..
+            })
+        ));
+        c.ari.users[0].password = "s3cret".into();
+        assert!(c.validate().is_ok());
     }
 
     #[test]

@@ -10,8 +10,11 @@
 #![forbid(unsafe_code)]
 
 pub mod app;
+pub mod ari;
 pub mod config;
+pub mod http_fetch;
 pub mod instance;
 pub mod logging;
 pub mod metrics;
 pub mod ops;
+pub mod telephony;

@@ -20,6 +20,21 @@ fn mediaplane() -> Command {
 
 fn start(args: &[&str], env: &[(&str, &str)]) -> Running {
     let mut cmd = mediaplane();
+    // Private SIP, ARI and RTP ports so that tests run side by side.
+    let sip = free_tcp_port();
+    let rtp = 40_000 + (sip % 1000) * 20;
+    cmd.args([
+        "--sip_listen_address",
+        &format!("127.0.0.1:{sip}"),
+        "--sip_tls_listen_address",
+        &format!("127.0.0.1:{}", free_tcp_port()),
+        "--ari_listen_address",
+        &format!("127.0.0.1:{}", free_tcp_port()),
+        "--rtp_port_min",
+        &rtp.to_string(),
+        "--rtp_port_max",
+        &(rtp + 18).to_string(),
+    ]);
     cmd.args(args);
     for (k, v) in env {
         cmd.env(k, v);

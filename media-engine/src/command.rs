@@ -236,6 +236,30 @@ pub enum MediaCommand {
         /// Done.
         reply: Reply<()>,
     },
+    /// Pauses, resumes, restarts or skips a playback.
+    ControlPlayback {
+        /// The leg or bridge it plays on.
+        target: Target,
+        /// The id.
+        playback: PlaybackId,
+        /// What to do.
+        op: crate::playback::PlaybackOp,
+        /// Done (`State` when the operation does not fit).
+        reply: Reply<()>,
+    },
+    /// Pauses (nothing written) or mutes (silence written) a recording.
+    ControlRecording {
+        /// The leg or bridge it records.
+        target: Target,
+        /// The id.
+        recording: RecordingId,
+        /// Paused.
+        paused: bool,
+        /// Muted.
+        muted: bool,
+        /// Done.
+        reply: Reply<()>,
+    },
     /// Records a leg (its audio in `direction`) or a bridge (the full mix) into a sink (see
     /// [`crate::record::start_recording`]).
     Record {
@@ -270,6 +294,27 @@ pub enum MediaCommand {
         /// Gap between them.
         between: Duration,
         /// Queued.
+        reply: Reply<()>,
+    },
+    /// Mutes a leg: `input` (what its far end says reaches nobody) and `output` (its far end
+    /// is sent nothing).
+    Mute {
+        /// The leg.
+        leg: LegId,
+        /// Mute what it receives.
+        input: bool,
+        /// Mute what it is sent.
+        output: bool,
+        /// Done.
+        reply: Reply<()>,
+    },
+    /// Echoes what the leg receives straight back to it (the `echo` service), or stops.
+    Echo {
+        /// The leg.
+        leg: LegId,
+        /// On or off.
+        on: bool,
+        /// Done.
         reply: Reply<()>,
     },
     /// Turns talk detection on a leg on (with thresholds) or off; the leg then decodes and

@@ -187,6 +187,8 @@ pub enum PlaySource {
     },
     /// Silence.
     Silence(Duration),
+    /// Decoded audio played over and over (music on hold) until stopped.
+    Looped(Pcm),
 }
 
 /// A playback in progress: yields PCM 20 ms at a time at its own rate.
@@ -195,11 +197,13 @@ pub(crate) struct Player {
     kind: PlayerKind,
     rate: SampleRate,
     played: usize,
+    paused: bool,
 }
 
 #[derive(Debug)]
 enum PlayerKind {
     Pcm(Pcm),
+    Looped(Pcm),
     Tone(Box<ToneGenerator>),
     Silence(usize),
 }
@@ -212,6 +216,10 @@ impl Player {
             PlaySource::Pcm(p) => {
                 let rate = p.rate;
                 (PlayerKind::Pcm(p), rate)
+            }
+            PlaySource::Looped(p) => {
+                let rate = p.rate;
+                (PlayerKind::Looped(p), rate)
             }
             PlaySource::Tone(spec) => (
                 PlayerKind::Tone(Box::new(ToneGenerator::new(&spec, hz)?)),
@@ -235,6 +243,7 @@ impl Player {
             kind,
             rate,
             played: 0,
+            paused: false,
         })
     }
 
@@ -246,6 +255,10 @@ impl Player {
     /// Appends the next 20 ms (the last frame padded with silence). `false` once finished.
     pub(crate) fn next_frame(&mut self, out: &mut Vec<i16>) -> bool {
         let n = self.rate.samples_in_ms(20);
+        if self.paused {
+            out.extend(std::iter::repeat_n(0, n));
+            return true;
+        }
         match &mut self.kind {
             PlayerKind::Pcm(p) => {
                 if self.played >= p.samples.len() {
@@ -255,6 +268,22 @@ impl Player {
                 out.extend_from_slice(&p.samples[self.played..end]);
                 out.extend(std::iter::repeat_n(0, n - (end - self.played)));
                 self.played = end;
+                true
+            }
+            PlayerKind::Looped(p) => {
+                if p.samples.is_empty() {
+                    return false;
+                }
+                let mut left = n;
+                while left > 0 {
+                    if self.played >= p.samples.len() {
+                        self.played = 0;
+                    }
+                    let end = (self.played + left).min(p.samples.len());
+                    out.extend_from_slice(&p.samples[self.played..end]);
+                    left -= end - self.played;
+                    self.played = end;
+                }
                 true
             }
             PlayerKind::Tone(g) => g.fill(out, n),
@@ -268,6 +297,56 @@ impl Player {
             }
         }
     }
+}
+
+impl Player {
+    /// Applies a control operation; `false` if it does not fit (unpause while playing).
+    pub(crate) fn control(&mut self, op: PlaybackOp) -> bool {
+        let rate = self.rate.hz() as usize;
+        let skip = |ms: u64| (ms as usize).saturating_mul(rate) / 1000;
+        match op {
+            PlaybackOp::Pause => {
+                let was = self.paused;
+                self.paused = true;
+                !was
+            }
+            PlaybackOp::Unpause => {
+                let was = self.paused;
+                self.paused = false;
+                was
+            }
+            PlaybackOp::Restart => {
+                self.played = 0;
+                if let PlayerKind::Tone(g) = &mut self.kind {
+                    g.restart();
+                }
+                true
+            }
+            PlaybackOp::Forward(ms) => {
+                self.played = self.played.saturating_add(skip(ms));
+                true
+            }
+            PlaybackOp::Reverse(ms) => {
+                self.played = self.played.saturating_sub(skip(ms));
+                true
+            }
+        }
+    }
+}
+
+/// A playback control operation (ARI `POST /playbacks/{id}/control`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlaybackOp {
+    /// Pause (silence until unpaused).
+    Pause,
+    /// Resume.
+    Unpause,
+    /// From the start.
+    Restart,
+    /// Skip ahead.
+    Forward(u64),
+    /// Skip back.
+    Reverse(u64),
 }
 
 #[cfg(test)]

@@ -29,6 +29,8 @@ pub enum RecordFormat {
     WavUlaw,
     /// Raw 16-bit little-endian PCM (Asterisk `sln*`).
     Sln,
+    /// Raw G.711 µ-law at 8 kHz (Asterisk `ulaw`).
+    Ulaw,
 }
 
 /// What a finished recording holds.
@@ -118,20 +120,73 @@ pub fn start_recording(
     format: RecordFormat,
     buffer: Duration,
 ) -> std::io::Result<(RecordingSink, RecordingWriter)> {
-    if format == RecordFormat::WavUlaw && rate != SampleRate::Hz8000 {
+    start(path, rate, format, buffer, false)
+}
+
+/// Like [`start_recording`], but appends to an existing file of the same format (ARI
+/// `ifExists=append`); a missing file is created.
+pub fn start_recording_appending(
+    path: &Path,
+    rate: SampleRate,
+    format: RecordFormat,
+    buffer: Duration,
+) -> std::io::Result<(RecordingSink, RecordingWriter)> {
+    start(path, rate, format, buffer, true)
+}
+
+fn start(
+    path: &Path,
+    rate: SampleRate,
+    format: RecordFormat,
+    buffer: Duration,
+    append: bool,
+) -> std::io::Result<(RecordingSink, RecordingWriter)> {
+    if matches!(format, RecordFormat::WavUlaw | RecordFormat::Ulaw) && rate != SampleRate::Hz8000 {
         return Err(std::io::Error::new(
             std::io::ErrorKind::InvalidInput,
             "µ-law recordings are 8 kHz",
         ));
     }
-    let file = File::create(path)?;
+    let wav = matches!(format, RecordFormat::Wav | RecordFormat::WavUlaw);
+    // Bytes of audio already there when appending (a WAV's data chunk must match our format).
+    let existing = if append && path.exists() {
+        let bytes = std::fs::read(path)?;
+        if wav {
+            let bad = |m| std::io::Error::new(std::io::ErrorKind::InvalidData, m);
+            let pcm = crate::playback::decode_wav(&bytes).map_err(|_| bad("not a WAV file"))?;
+            let tag = u16::from_le_bytes([bytes[20], bytes[21]]);
+            let ours = if format == RecordFormat::WavUlaw {
+                7
+            } else {
+                1
+            };
+            if pcm.rate != rate || tag != ours || bytes.len() < 44 {
+                return Err(bad("the existing file has another format"));
+            }
+            (bytes.len() - 44) as u64
+        } else {
+            bytes.len() as u64
+        }
+    } else {
+        0
+    };
+    let file = if existing > 0 {
+        let mut f = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(path)?;
+        f.seek(SeekFrom::End(0))?;
+        f
+    } else {
+        File::create(path)?
+    };
     let capacity = rate.samples_in_ms(buffer.as_millis().clamp(100, 60_000) as u32);
     let (prod, cons) = HeapRb::<i16>::new(capacity).split();
     let shared = Arc::new(Shared::default());
     let writer_shared = Arc::clone(&shared);
     let handle = std::thread::Builder::new()
         .name("mp-record".into())
-        .spawn(move || write_loop(file, cons, &writer_shared, rate, format))?;
+        .spawn(move || write_loop(file, cons, &writer_shared, rate, format, existing))?;
     let thread = Some(handle.thread().clone());
     Ok((
         RecordingSink {
@@ -153,9 +208,11 @@ fn write_loop(
     shared: &Shared,
     rate: SampleRate,
     format: RecordFormat,
+    existing: u64,
 ) -> std::io::Result<RecordingSummary> {
     let mut out = BufWriter::with_capacity(64 * 1024, file);
-    if format != RecordFormat::Sln {
+    let wav = matches!(format, RecordFormat::Wav | RecordFormat::WavUlaw);
+    if wav && existing == 0 {
         write_wav_header(&mut out, rate, format, 0)?;
     }
     let mut buf = vec![0i16; 4096];
@@ -171,7 +228,7 @@ fn write_loop(
             }
             bytes.clear();
             match format {
-                RecordFormat::WavUlaw => {
+                RecordFormat::WavUlaw | RecordFormat::Ulaw => {
                     bytes.resize(n, 0);
                     g711::encode_ulaw(&buf[..n], &mut bytes);
                 }
@@ -185,11 +242,12 @@ fn write_loop(
         }
         std::thread::park_timeout(Duration::from_millis(20));
     }
-    let data_len = match format {
-        RecordFormat::WavUlaw => samples,
-        _ => samples * 2,
-    };
-    if format != RecordFormat::Sln {
+    let data_len = existing
+        + match format {
+            RecordFormat::WavUlaw | RecordFormat::Ulaw => samples,
+            _ => samples * 2,
+        };
+    if wav {
         out.seek(SeekFrom::Start(0))?;
         write_wav_header(&mut out, rate, format, data_len)?;
     }
@@ -264,6 +322,34 @@ mod tests {
         assert_eq!(pcm.rate, SampleRate::Hz16000);
         assert_eq!(pcm.samples.len(), 32_000);
         assert_eq!(&pcm.samples[320..640], &frame[..]);
+    }
+
+    #[test]
+    fn appends_to_an_existing_wav() {
+        let path = temp("c.wav");
+        for _ in 0..2 {
+            let (mut sink, writer) = start_recording_appending(
+                &path,
+                SampleRate::Hz8000,
+                RecordFormat::Wav,
+                Duration::from_secs(1),
+            )
+            .unwrap();
+            sink.push(&[100; 800]);
+            drop(sink);
+            writer.join().unwrap();
+        }
+        let pcm = decode_wav(&std::fs::read(&path).unwrap()).unwrap();
+        assert_eq!(pcm.samples.len(), 1600);
+        assert!(
+            start_recording_appending(
+                &path,
+                SampleRate::Hz16000,
+                RecordFormat::Wav,
+                Duration::ZERO
+            )
+            .is_err()
+        );
     }
 
     #[test]

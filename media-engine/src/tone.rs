@@ -107,6 +107,14 @@ impl ToneGenerator {
         }
     }
 
+    /// Starts the tone over.
+    pub fn restart(&mut self) {
+        self.index = 0;
+        self.pos = 0;
+        self.first_pass = true;
+        self.finished = self.parts.is_empty();
+    }
+
     /// Whether the tone has ended (only lists whose parts all carry `!` end).
     pub fn is_finished(&self) -> bool {
         self.finished

@@ -715,3 +715,23 @@ fn talk_detection_reports_start_and_finish() {
         "{talked:?}"
     );
 }
+
+#[test]
+fn echo_returns_media_to_its_sender() {
+    let mut w = World::new();
+    w.leg_from_offer(1, &offer(4000, PCMU_TE, ""));
+    w.core.echo(LegId(1), true).unwrap();
+    let tx = w.deliver(1, "10.0.0.1:4000", &packet(0, 5, 800, 42, &[0x33; 160]));
+    assert_eq!(tx.len(), 1);
+    assert_eq!(
+        (tx[0].0, tx[0].1.to_string()),
+        (w.socket_of(1).rtp, "10.0.0.1:4000".into())
+    );
+    assert_eq!(&tx[0].2[12..], &[0x33; 160][..]);
+    assert_ne!(header(&tx[0].2).ssrc, Ssrc(42), "our own SSRC");
+    w.core.echo(LegId(1), false).unwrap();
+    assert!(
+        w.deliver(1, "10.0.0.1:4000", &packet(0, 6, 960, 42, &[0x33; 160]))
+            .is_empty()
+    );
+}

@@ -24,6 +24,8 @@ pub(super) struct BridgeRecording {
     pub(super) sink: RecordingSink,
     pub(super) resampler: Option<Resampler>,
     pub(super) samples: u64,
+    pub(super) paused: bool,
+    pub(super) muted: bool,
 }
 
 /// One bridge.
@@ -190,7 +192,18 @@ impl MediaCore {
             mixer.mix();
             let bridge_rate = mixer.rate();
             for r in &mut b.recordings {
+                if r.paused {
+                    continue;
+                }
                 let tap = mixer.tap();
+                if r.muted {
+                    let n = r.sink.rate().samples_in_ms(20);
+                    b.frame.clear();
+                    b.frame.resize(n, 0);
+                    r.samples += n as u64;
+                    r.sink.push(&b.frame);
+                    continue;
+                }
                 let want = r.sink.rate();
                 if want == bridge_rate {
                     r.samples += tap.len() as u64;

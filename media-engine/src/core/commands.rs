@@ -69,6 +69,26 @@ impl MediaCore {
                 recording,
                 reply,
             } => reply.send(self.stop_recording(target, recording)),
+            MediaCommand::Echo { leg, on, reply } => reply.send(self.echo(leg, on)),
+            MediaCommand::ControlPlayback {
+                target,
+                playback,
+                op,
+                reply,
+            } => reply.send(self.control_playback(target, playback, op)),
+            MediaCommand::ControlRecording {
+                target,
+                recording,
+                paused,
+                muted,
+                reply,
+            } => reply.send(self.control_recording(target, recording, paused, muted)),
+            MediaCommand::Mute {
+                leg,
+                input,
+                output,
+                reply,
+            } => reply.send(self.mute(leg, input, output)),
             MediaCommand::TalkDetect { leg, config, reply } => {
                 reply.send(self.talk_detect(leg, config));
             }
@@ -211,6 +231,27 @@ impl MediaCore {
                 self.ensure_pipelines(slot);
             }
         }
+        Ok(())
+    }
+
+    /// Mutes what a leg receives and/or what it is sent.
+    pub fn mute(&mut self, id: LegId, input: bool, output: bool) -> Result<(), MediaError> {
+        let slot = self.slot(id)?;
+        let leg = self.leg_mut(slot);
+        leg.mute_in = input;
+        if leg.mute_out && !output {
+            leg.out.reanchor();
+        }
+        leg.mute_out = output;
+        Ok(())
+    }
+
+    /// Echoes a leg's media back to it (or stops).
+    pub fn echo(&mut self, id: LegId, on: bool) -> Result<(), MediaError> {
+        let slot = self.slot(id)?;
+        let leg = self.leg_mut(slot);
+        leg.echo = on;
+        leg.out.reanchor();
         Ok(())
     }
 

@@ -194,11 +194,17 @@ impl MediaCore {
             &mut self.event_scratch,
             &mut self.dtmf_scratch,
         );
-        let route = leg.route;
-        let peer = leg.peer;
+        let route = if leg.mute_in {
+            Route::None
+        } else if leg.echo {
+            Route::Relay
+        } else {
+            leg.route
+        };
+        let peer = if leg.echo { Some(slot) } else { leg.peer };
         self.flush_events();
         if let Some(peer) = peer {
-            if !self.dtmf_scratch.is_empty() {
+            if !self.dtmf_scratch.is_empty() && peer != slot {
                 self.translate_dtmf(slot, peer);
             }
             match received {

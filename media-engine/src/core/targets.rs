@@ -135,6 +135,8 @@ impl MediaCore {
                     sink,
                     resamplers: [None, None],
                     samples: 0,
+                    paused: false,
+                    muted: false,
                 });
                 self.ensure_pipelines(slot);
                 if let Some(p) = self.leg(slot).peer {
@@ -151,6 +153,8 @@ impl MediaCore {
                     sink,
                     resampler: None,
                     samples: 0,
+                    paused: false,
+                    muted: false,
                 });
                 self.reroute(id);
             }
@@ -202,6 +206,83 @@ impl MediaCore {
                 Ok(rec.samples)
             }
         }
+    }
+
+    /// Pauses, resumes, restarts or skips a playback.
+    pub fn control_playback(
+        &mut self,
+        target: Target,
+        playback: PlaybackId,
+        op: crate::playback::PlaybackOp,
+    ) -> Result<(), MediaError> {
+        if self.playbacks.get(&playback) != Some(&target) {
+            return Err(MediaError::UnknownPlayback(playback));
+        }
+        let player = match target {
+            Target::Leg(id) => {
+                let slot = self.slot(id)?;
+                let leg = self.leg_mut(slot);
+                match &mut leg.playback {
+                    Some((p, player)) if *p == playback => player,
+                    _ => return Err(MediaError::State("the playback is queued")),
+                }
+            }
+            Target::Bridge(id) => {
+                let b = self
+                    .bridges
+                    .get_mut(&id)
+                    .ok_or(MediaError::UnknownBridge(id))?;
+                match &mut b.playback {
+                    Some((p, player)) if *p == playback => player,
+                    _ => return Err(MediaError::State("the playback is queued")),
+                }
+            }
+        };
+        if player.control(op) {
+            Ok(())
+        } else {
+            Err(MediaError::State("the playback is not in a state for that"))
+        }
+    }
+
+    /// Pauses (nothing written) or mutes (silence written) a recording.
+    pub fn control_recording(
+        &mut self,
+        target: Target,
+        recording: RecordingId,
+        paused: bool,
+        muted: bool,
+    ) -> Result<(), MediaError> {
+        if self.recordings.get(&recording) != Some(&target) {
+            return Err(MediaError::UnknownRecording(recording));
+        }
+        match target {
+            Target::Leg(id) => {
+                let slot = self.slot(id)?;
+                let r = self
+                    .leg_mut(slot)
+                    .recordings
+                    .iter_mut()
+                    .find(|r| r.id == recording)
+                    .ok_or(MediaError::UnknownRecording(recording))?;
+                r.paused = paused;
+                r.muted = muted;
+            }
+            Target::Bridge(id) => {
+                let b = self
+                    .bridges
+                    .get_mut(&id)
+                    .ok_or(MediaError::UnknownBridge(id))?;
+                let r = b
+                    .recordings
+                    .iter_mut()
+                    .find(|r| r.id == recording)
+                    .ok_or(MediaError::UnknownRecording(recording))?;
+                r.paused = paused;
+                r.muted = muted;
+            }
+        }
+        Ok(())
     }
 
     /// Turns talk detection on a leg on or off.

@@ -37,6 +37,9 @@ impl MediaCore {
         leg.tx_frame_rate = None;
         if let Some(dec) = &mut leg.dec {
             dec.pull(now, &mut leg.rx_frame);
+            if leg.mute_in {
+                leg.rx_frame.iter_mut().for_each(|x| *x = 0);
+            }
             if let Some(t) = &mut leg.talk {
                 let energy: u64 = leg
                     .rx_frame
@@ -192,6 +195,9 @@ fn record(leg: &mut Leg) {
     let mut mixed: Vec<i16> = Vec::new();
     let mut other: Vec<i16> = Vec::new();
     for rec in &mut leg.recordings {
+        if rec.paused {
+            continue;
+        }
         mixed.clear();
         let sink_rate = rec.sink.rate();
         let parts: [(&[i16], Option<SampleRate>, bool); 2] = [
@@ -216,8 +222,11 @@ fn record(leg: &mut Leg) {
                 }
             }
         }
+        if rec.muted {
+            mixed.clear();
+        }
         if mixed.is_empty() {
-            // Nothing decoded this tick (not negotiated yet, on hold): keep the timeline.
+            // Nothing decoded this tick (not negotiated yet, on hold, muted): keep the timeline.
             mixed.resize(sink_rate.samples_in_ms(20), 0);
         }
         rec.samples += mixed.len() as u64;

@@ -76,6 +76,10 @@ pub(crate) struct Recording {
     /// Resamplers for the received (0) and sent (1) audio.
     pub(crate) resamplers: [Option<codec_transcoder::Resampler>; 2],
     pub(crate) samples: u64,
+    /// Nothing is written while paused.
+    pub(crate) paused: bool,
+    /// Silence is written while muted.
+    pub(crate) muted: bool,
 }
 
 /// One leg.
@@ -138,6 +142,12 @@ pub(crate) struct Leg {
     pub(crate) bridge: Option<BridgeId>,
     pub(crate) peer: Option<usize>,
     pub(crate) route: Route,
+    /// Echo what it receives back to it.
+    pub(crate) echo: bool,
+    /// What it receives goes nowhere.
+    pub(crate) mute_in: bool,
+    /// It is sent nothing.
+    pub(crate) mute_out: bool,
 }
 
 /// Deterministic parts a new leg needs from the core's random source.
@@ -207,6 +217,9 @@ impl Leg {
             bridge: None,
             peer: None,
             route: Route::None,
+            echo: false,
+            mute_in: false,
+            mute_out: false,
         }
     }
 
@@ -366,6 +379,7 @@ impl Leg {
     /// Whether we may send media to the far end now.
     pub(crate) fn can_send(&self) -> bool {
         !self.held
+            && !self.mute_out
             && self.params.as_ref().is_some_and(|p| p.direction.sends())
             && self.rtp_destination().is_some()
     }

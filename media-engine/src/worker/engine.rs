@@ -421,9 +421,13 @@ fn target_of(c: &MediaCommand) -> Option<Target> {
         | MediaCommand::Unbridge { leg, .. }
         | MediaCommand::SendDtmf { leg, .. }
         | MediaCommand::TalkDetect { leg, .. }
+        | MediaCommand::Echo { leg, .. }
+        | MediaCommand::Mute { leg, .. }
         | MediaCommand::Stats { leg, .. }
         | MediaCommand::Destroy { leg, .. } => Target::Leg(*leg),
         MediaCommand::Play { target, .. }
+        | MediaCommand::ControlPlayback { target, .. }
+        | MediaCommand::ControlRecording { target, .. }
         | MediaCommand::StopPlayback { target, .. }
         | MediaCommand::Record { target, .. }
         | MediaCommand::StopRecording { target, .. } => *target,
@@ -448,7 +452,11 @@ fn fail(c: MediaCommand, e: MediaError) {
         | MediaCommand::StopPlayback { reply, .. }
         | MediaCommand::Record { reply, .. }
         | MediaCommand::SendDtmf { reply, .. }
-        | MediaCommand::TalkDetect { reply, .. } => reply.send(Err(e)),
+        | MediaCommand::TalkDetect { reply, .. }
+        | MediaCommand::Echo { reply, .. }
+        | MediaCommand::ControlPlayback { reply, .. }
+        | MediaCommand::ControlRecording { reply, .. }
+        | MediaCommand::Mute { reply, .. } => reply.send(Err(e)),
         MediaCommand::StopRecording { reply, .. } => reply.send(Err(e)),
         MediaCommand::Stats { reply, .. } | MediaCommand::Destroy { reply, .. } => {
             reply.send(Err(e));
