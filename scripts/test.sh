@@ -3,8 +3,9 @@
 # test. Safe to re-run; with nothing missing it goes straight to the tests.
 #
 #   apt:  cmake pkg-config gcc ffmpeg sox espeak-ng libspandsp-dev sip-tester baresip-core
-#         rabbitmq-server python3-venv python3-dev
-#   pip:  numpy pesq (into $MEDIAPLANE_TEST_TOOLS/venv)
+#         rabbitmq-server python3-venv python3-dev nodejs npm
+#   pip:  numpy pesq asyncari (into $MEDIAPLANE_TEST_TOOLS/venv)
+#   npm:  ari-client (into $MEDIAPLANE_TEST_TOOLS/node)
 #
 # Environment: CARGO_TARGET_DIR (default ~/.cache/mediaplane-target),
 #              MEDIAPLANE_TEST_TOOLS (default ~/.cache/mediaplane-tools).
@@ -40,6 +41,8 @@ need espeak-ng espeak-ng
 need sipp sip-tester
 need baresip baresip-core
 need rabbitmq-server rabbitmq-server
+need node nodejs
+need npm npm
 spandsp_header=no
 for h in /usr/include/spandsp.h /usr/include/*/spandsp.h; do [ -e "$h" ] && spandsp_header=yes; done
 [ "$spandsp_header" = yes ] || missing+=(libspandsp-dev)
@@ -53,14 +56,21 @@ if [ "${#missing[@]}" -gt 0 ]; then
   as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null
 fi
 
-# --- 2. Python test tools (PESQ) --------------------------------------------------------------
+# --- 2. Python and Node test clients (PESQ, asyncari, ari-client) -----------------------------
 venv="$MEDIAPLANE_TEST_TOOLS/venv"
-if ! "$venv/bin/python3" -c 'import pesq, numpy' >/dev/null 2>&1; then
+if ! "$venv/bin/python3" -c 'import pesq, numpy, asyncari' >/dev/null 2>&1; then
   say "creating the Python test environment in $venv"
   mkdir -p "$MEDIAPLANE_TEST_TOOLS"
-  python3 -m venv "$venv"
+  [ -x "$venv/bin/python3" ] || python3 -m venv "$venv"
   "$venv/bin/pip" install -q --disable-pip-version-check numpy
-  "$venv/bin/pip" install -q --disable-pip-version-check pesq
+  "$venv/bin/pip" install -q --disable-pip-version-check pesq asyncari
+fi
+node_dir="$MEDIAPLANE_TEST_TOOLS/node"
+if [ ! -d "$node_dir/node_modules/ari-client" ]; then
+  say "installing the npm ARI client into $node_dir"
+  mkdir -p "$node_dir"
+  [ -f "$node_dir/package.json" ] || printf '{"name":"mediaplane-test-clients","private":true}\n' > "$node_dir/package.json"
+  (cd "$node_dir" && npm install --no-audit --no-fund --silent ari-client@2.2.0 </dev/null)
 fi
 
 # --- 3. Rust toolchain -----------------------------------------------------------------------
