@@ -11,3 +11,30 @@ fn inbound_call_answer_play_hangup() {
     let mp = Mediaplane::start("");
     run_node(&mp, "inbound_play_hangup", &[]);
 }
+
+#[test]
+fn authentication_and_routing_errors() {
+    let mp = Mediaplane::start(
+        "[[ari.users]]\nname = \"asterisk\"\npassword = \"asterisk\"\n\
+         [[ari.users]]\nname = \"ro\"\npassword = \"ro\"\nread_only = true\n",
+    );
+    run_node(&mp, "auth", &[]);
+}
+
+#[test]
+fn request_bodies_and_content_types() {
+    let mp = Mediaplane::start("");
+    run_node(&mp, "bodies", &[]);
+}
+
+#[test]
+fn channels_create_dial_variables_and_duplicate_ids() {
+    let mp = Mediaplane::start("");
+    run_node(&mp, "channels_create_dial", &[]);
+}
+
+#[test]
+fn bridges_by_id_happy_move_unhappy_delete_hangup() {
+    let mp = Mediaplane::start("");
+    run_node(&mp, "bridges", &[]);
+}

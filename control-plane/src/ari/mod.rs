@@ -184,6 +184,9 @@ impl Ari {
                 None => AriResponse::error(&AriError::not_found("Resource not found")),
             };
         }
+        if access == Access::ReadOnly && method != Method::GET && method != Method::OPTIONS {
+            return AriResponse::error(&AriError::new(403, "Write access denied"));
+        }
         let segments: Vec<String> = path
             .trim_start_matches('/')
             .split('/')
@@ -206,9 +209,6 @@ impl Ari {
             r.headers.push(("Allow".into(), allow));
             return r;
         };
-        if access == Access::ReadOnly && method != Method::GET {
-            return AriResponse::error(&AriError::new(403, "Write access denied"));
-        }
         let mut params = match Params::parse(query, content_type, body) {
             Ok(p) => p,
             Err(e) => return AriResponse::error(&e),

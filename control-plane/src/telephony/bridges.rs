@@ -160,8 +160,8 @@ impl Core {
     /// Destroys a bridge; its channels stay (`ChannelLeftBridge` each, then `BridgeDestroyed`).
     pub fn destroy_bridge(&mut self, id: &str) -> Result<(), AriError> {
         let channels = self.bridge(id)?.channels.clone();
-        for c in channels {
-            self.leave_bridge(&c, id, true);
+        for c in &channels {
+            self.leave_bridge(c, id, true);
         }
         let Some(b) = self.bridges.get(id) else {
             return Ok(()); // a conference that ended with its last member
@@ -178,7 +178,13 @@ impl Core {
         for p in playbacks {
             self.end_playback(&p, super::model::PlaybackState::Done);
         }
-        self.bridge_event("BridgeDestroyed", id);
+        // The apps of the channels that were inside still hear of the bridge's end.
+        let Some(b) = self.bridges.get(id) else {
+            return Ok(());
+        };
+        let body = serde_json::json!({"bridge": b.to_json()});
+        let refs: Vec<&str> = channels.iter().map(String::as_str).collect();
+        self.emit("BridgeDestroyed", body, &refs, Some(id));
         self.bridges.remove(id);
         self.by_media_bridge.remove(&media);
         self.apps.forget(None, Some(id));

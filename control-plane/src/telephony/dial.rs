@@ -184,6 +184,10 @@ impl Core {
             *on_answer = Some((app, args.clone()));
         }
         self.insert_channel(c);
+        // The app follows the channel from its creation (its Dial events, its failure).
+        if let Some(app) = spec.app.as_deref().and_then(|a| self.apps.apps.get_mut(a)) {
+            app.channels.insert(id.clone());
+        }
         for (k, v) in &spec.variables {
             let _ = self.set_var(&id, k, v);
         }
