@@ -38,3 +38,21 @@ fn bridges_by_id_happy_move_unhappy_delete_hangup() {
     let mp = Mediaplane::start("");
     run_node(&mp, "bridges", &[]);
 }
+
+#[test]
+fn playbacks_control_lists_bridges_and_failures() {
+    let mp = Mediaplane::start("");
+    run_node(&mp, "playbacks", &[]);
+}
+
+#[test]
+fn recordings_live_and_stored() {
+    let mp = Mediaplane::start("");
+    run_node(&mp, "recordings", &[]);
+}
+
+#[test]
+fn subscriptions_filters_and_user_events() {
+    let mp = Mediaplane::start("[stasis]\ndefault_app = \"owner\"\n");
+    run_node(&mp, "subscriptions", &[]);
+}

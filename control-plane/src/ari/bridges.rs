@@ -121,7 +121,7 @@ pub(super) async fn remove(ari: &Arc<Ari>, p: &Params) -> Result<Reply, AriError
 
 pub(super) async fn play(ari: &Arc<Ari>, p: &Params) -> Result<Reply, AriError> {
     let id = bridge_id(p)?;
-    let media = p.list("media");
+    let media = p.media("media");
     if media.is_empty() {
         return Err(AriError::bad_request("media is required"));
     }

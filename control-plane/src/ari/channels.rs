@@ -191,7 +191,7 @@ pub(super) async fn background(
 
 pub(super) async fn play(ari: &Arc<Ari>, p: &Params) -> Result<Reply, AriError> {
     let id = channel_id(p)?;
-    let media = p.list("media");
+    let media = p.media("media");
     if media.is_empty() {
         return Err(AriError::bad_request("media is required"));
     }

@@ -168,6 +168,22 @@ impl Params {
         v
     }
 
+    /// A media list: like [`list`](Self::list), but a piece without a `scheme:` continues the
+    /// one before (`tone:440/1000,0/500` stays one tone list).
+    pub fn media(&self, name: &str) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for item in self.list(name) {
+            match out.last_mut() {
+                Some(last) if !item.contains(':') => {
+                    last.push(',');
+                    last.push_str(&item);
+                }
+                _ => out.push(item),
+            }
+        }
+        out
+    }
+
     /// The `variables` object of the body: `{"K": "v"}` or `{"K": {"value": "v"}}`.
     pub fn variables(&self) -> Vec<(String, String)> {
         let vars = self
