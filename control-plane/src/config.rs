@@ -182,6 +182,9 @@ pub struct AriConfig {
     pub allowed_origins: Vec<String>,
     /// Realm of the `WWW-Authenticate` challenge.
     pub realm: String,
+    /// Channel variables shown in every channel snapshot (`channelvars` of Asterisk's
+    /// `ari.conf`); only those that are set appear.
+    pub channelvars: Vec<String>,
 }
 
 /// One ARI user.
@@ -208,6 +211,7 @@ impl Default for AriConfig {
             }],
             allowed_origins: Vec::new(),
             realm: "Asterisk REST Interface".into(),
+            channelvars: Vec::new(),
         }
     }
 }

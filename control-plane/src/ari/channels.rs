@@ -22,7 +22,7 @@ pub(super) async fn list(ari: &Arc<Ari>) -> Result<Reply, AriError> {
 pub(super) async fn get(ari: &Arc<Ari>, p: &Params) -> Result<Reply, AriError> {
     let id = channel_id(p)?;
     ari.telephony
-        .with(move |c| c.channel(&id).map(|ch| ch.to_json()))
+        .with(move |c| c.channel(&id).map(|ch| ch.to_json(&c.settings.channelvars)))
         .await
         .map(Reply::Json)
 }

@@ -108,7 +108,8 @@ async fn run(socket: WebSocket, ari: Arc<Ari>, apps: Vec<String>, subscribe_all:
             },
         }
     }
-    let _ = sink.close().await;
+    // A reader that stopped reading would block the closing handshake too.
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(1), sink.close()).await;
     let _ = ari
         .telephony
         .with(move |c| {

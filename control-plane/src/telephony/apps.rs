@@ -245,7 +245,7 @@ impl Core {
                         .channels
                         .get(id)
                         .ok_or_else(|| AriError::unprocessable("Event source not found"))?;
-                    body["channel"] = c.to_json();
+                    body["channel"] = c.to_json(&self.settings.channelvars);
                     channel = Some(id.to_string());
                 }
                 "bridge" => {

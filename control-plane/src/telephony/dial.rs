@@ -229,7 +229,7 @@ impl Core {
                         *o = offer;
                     }
                     core.by_leg.insert(leg, owned.clone());
-                    let json = c.to_json();
+                    let json = c.to_json(&core.settings.channelvars);
                     if dial_now {
                         core.dial(&owned, None);
                     }

@@ -83,7 +83,7 @@ impl Core {
         let Some(c) = self.channels.get(id) else {
             return;
         };
-        let mut body = json!({ "channel": c.to_json() });
+        let mut body = json!({ "channel": c.to_json(&self.settings.channelvars) });
         if let (Value::Object(b), Value::Object(x)) = (&mut body, extra) {
             b.extend(x);
         }
@@ -130,7 +130,7 @@ impl Core {
         let (Some(c), Some(b)) = (self.channels.get(channel), self.bridges.get(bridge)) else {
             return;
         };
-        let body = json!({"channel": c.to_json(), "bridge": b.to_json()});
+        let body = json!({"channel": c.to_json(&self.settings.channelvars), "bridge": b.to_json()});
         self.emit(kind, body, &[channel], Some(bridge));
     }
 
@@ -151,7 +151,7 @@ impl Core {
             return;
         };
         let mut body = json!({
-            "peer": p.to_json(),
+            "peer": p.to_json(&self.settings.channelvars),
             "dialstatus": status,
             "dialstring": match &p.tech {
                 super::model::Tech::SipOut { endpoint, uri, .. } => format!("{endpoint}/{uri}"),
@@ -161,7 +161,7 @@ impl Core {
         let caller = p.caller_channel.clone();
         let mut ids = vec![peer.to_string()];
         if let Some(c) = caller.as_deref().and_then(|c| self.channels.get(c)) {
-            body["caller"] = c.to_json();
+            body["caller"] = c.to_json(&self.settings.channelvars);
             ids.push(c.id.clone());
         }
         let refs: Vec<&str> = ids.iter().map(String::as_str).collect();

@@ -290,7 +290,7 @@ impl Core {
         Value::Array(
             self.channels_in_order()
                 .iter()
-                .map(|c| c.to_json())
+                .map(|c| c.to_json(&self.settings.channelvars))
                 .collect(),
         )
     }

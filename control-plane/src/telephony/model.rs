@@ -164,8 +164,8 @@ pub struct Channel {
 }
 
 impl Channel {
-    /// ARI `Channel`.
-    pub fn to_json(&self) -> Value {
+    /// ARI `Channel`, with the variables named in `channelvars` that are set.
+    pub fn to_json(&self, channelvars: &[String]) -> Value {
         let mut v = json!({
             "id": self.id,
             "name": self.name,
@@ -184,10 +184,9 @@ impl Channel {
             "creationtime": ari_timestamp(self.created),
             "language": self.language,
         });
-        let exported: BTreeMap<&String, &String> = self
-            .vars
+        let exported: BTreeMap<&String, &String> = channelvars
             .iter()
-            .filter(|(k, _)| !k.starts_with('_') && !k.contains('('))
+            .filter_map(|name| self.vars.get_key_value(name))
             .collect();
         if !exported.is_empty() {
             v["channelvars"] = json!(exported);

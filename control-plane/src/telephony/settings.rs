@@ -36,6 +36,8 @@ pub struct Settings {
     pub rtp_advertise: Option<std::net::IpAddr>,
     /// Allowed ARI users: (name, password, read-only).
     pub ari_users: Vec<(String, String, bool)>,
+    /// Variables shown in channel snapshots.
+    pub channelvars: Vec<String>,
 }
 
 impl Settings {
@@ -85,6 +87,7 @@ impl Settings {
                 .iter()
                 .map(|u| (u.name.clone(), u.password.clone(), u.read_only))
                 .collect(),
+            channelvars: config.ari.channelvars.clone(),
         }
     }
 

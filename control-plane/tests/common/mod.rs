@@ -32,6 +32,11 @@ pub struct Mediaplane {
 impl Mediaplane {
     /// Starts one with private ports; `extra` TOML is appended to its config file.
     pub fn start(extra: &str) -> Self {
+        Self::start_with("", extra)
+    }
+
+    /// Like [`Mediaplane::start`], with `ari` lines added to the `[ari]` table.
+    pub fn start_with(ari_lines: &str, extra: &str) -> Self {
         let sip = free_udp_port();
         let ari = free_tcp_port();
         let rtp = 30_000 + (sip % 500) * 40;
@@ -42,10 +47,11 @@ impl Mediaplane {
             &config,
             format!(
                 "[sip]\nudp = [\"127.0.0.1:{sip}\"]\ntcp = [\"127.0.0.1:{sip}\"]\ntls = [\"127.0.0.1:{tls}\"]\n\
-                 [ari]\nlisten = \"127.0.0.1:{ari}\"\n\
+                 [ari]\nlisten = \"127.0.0.1:{ari}\"\n{ari_extra}\n\
                  [metrics]\nlisten = \"127.0.0.1:{ops}\"\n\
                  [rtp]\nport_min = {rtp}\nport_max = {rtp_max}\nworkers = 1\n\
                  [media]\ndata_dir = \"{data}\"\nsounds = []\n{extra}\n",
+                ari_extra = ari_lines,
                 tls = free_tcp_port(),
                 ops = free_tcp_port(),
                 rtp_max = rtp + 38,
