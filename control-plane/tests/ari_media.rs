@@ -173,3 +173,35 @@ fn conference_recording_holds_the_mix() {
     let rms = (s.iter().map(|&x| f64::from(x).powi(2)).sum::<f64>() / s.len() as f64).sqrt();
     assert!(rms > 1000.0, "the recording holds audio (rms {rms:.0})");
 }
+
+/// Snoops spying one direction each, recorded: A's `in` holds its caller's speech and none
+/// of the tones; A's `out` holds the 1 kHz tone A hears; B's `out` holds the 2.5 kHz whisper
+/// said into A's side of the bridge.
+#[test]
+fn snoop_recordings_hold_one_direction_each() {
+    let mp = Mediaplane::start("[stasis]\ndefault_app = \"spy\"\n");
+    run_node(&mp, "snoop", &[]);
+    let load = |name: &str| {
+        let wav = mp.data.join(format!("recordings/{name}.wav"));
+        let pcm = media_engine::playback::decode_wav(&std::fs::read(&wav).unwrap()).unwrap();
+        pcm.samples[pcm.samples.len() / 4..pcm.samples.len() * 3 / 4].to_vec()
+    };
+    let rms =
+        |s: &[i16]| (s.iter().map(|&x| f64::from(x).powi(2)).sum::<f64>() / s.len() as f64).sqrt();
+    let (a_in, a_out, b_out) = (load("a_in"), load("a_out"), load("b_out"));
+    let g = |s: &[i16], hz: f64| audio::goertzel(s, 8000, hz);
+    eprintln!(
+        "a_in rms {:.0} 1k {:.3} 2.5k {:.3}; a_out 1k {:.3}; b_out 2.5k {:.3} rms {:.0}",
+        rms(&a_in),
+        g(&a_in, 1000.0),
+        g(&a_in, 2500.0),
+        g(&a_out, 1000.0),
+        g(&b_out, 2500.0),
+        rms(&b_out)
+    );
+    assert!(rms(&a_in) > 500.0, "A's caller speaks");
+    assert!(g(&a_in, 1000.0) < 0.01, "what A hears is not in A's in");
+    assert!(g(&a_in, 2500.0) < 0.01, "the whisper is not in A's in");
+    assert!(g(&a_out, 1000.0) > 0.05, "A hears the tone");
+    assert!(g(&b_out, 2500.0) > 0.05, "B hears the whisper");
+}

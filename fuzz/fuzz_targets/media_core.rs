@@ -37,6 +37,11 @@ fuzz_target!(|data: &[u8]| {
     core.create_leg(now, LegId(1), LegConfig::default(), Some(A.as_bytes()), &mut s).expect("leg 1");
     core.create_leg(now, LegId(2), LegConfig::default(), Some(B.as_bytes()), &mut s).expect("leg 2");
     core.bridge(BridgeId(1), media_engine::command::BridgeKind::Mixing, &[LegId(1), LegId(2)]).expect("bridge");
+    if data.len() % 2 == 1 {
+        // Half the inputs run with a snoop on leg 1 (no relay; spy and whisper both ways).
+        let both = media_engine::snoop::SnoopDirection::Both;
+        core.create_snoop(now, LegId(3), LegId(1), both, both).expect("snoop");
+    }
     // Each record: 1 byte socket (0..4), 1 byte source, 2 bytes length, then the datagram.
     let mut rest = data;
     while rest.len() >= 4 {

@@ -317,6 +317,22 @@ pub enum MediaCommand {
         /// Done.
         reply: Reply<()>,
     },
+    /// Creates snoop leg `snoop` on leg `target` (on its worker): the snoop "receives" the
+    /// target's audio in the `spy` directions, and what it is sent is whispered into the
+    /// `whisper` directions. It works at the target's natural rate. Destroying either ends
+    /// the link (a snoop whose target is gone receives silence).
+    CreateSnoop {
+        /// The new leg.
+        snoop: LegId,
+        /// The leg snooped on.
+        target: LegId,
+        /// What it hears.
+        spy: crate::snoop::SnoopDirection,
+        /// Where what it is sent goes.
+        whisper: crate::snoop::SnoopDirection,
+        /// Done.
+        reply: Reply<()>,
+    },
     /// Turns talk detection on a leg on (with thresholds) or off; the leg then decodes and
     /// reports [`MediaEvent::TalkingStarted`]/[`MediaEvent::TalkingFinished`].
     TalkDetect {

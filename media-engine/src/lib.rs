@@ -20,6 +20,7 @@ pub mod record;
 pub mod rtcp;
 pub mod rtp;
 pub mod sdp;
+pub mod snoop;
 pub mod srtp;
 pub mod stats;
 pub mod stream;

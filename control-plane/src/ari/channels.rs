@@ -2,11 +2,11 @@
 
 use std::{sync::Arc, time::Duration};
 
-use media_engine::command::MediaCommand;
+use media_engine::{command::MediaCommand, snoop::SnoopDirection};
 use serde_json::{Value, json};
 
 use super::{Ari, Params, Reply};
-use crate::telephony::{AriError, Core, OriginateSpec, PlayOn, RecordSpec, cause};
+use crate::telephony::{AriError, Core, OriginateSpec, PlayOn, RecordSpec, SnoopSpec, cause};
 
 fn channel_id(p: &Params) -> Result<String, AriError> {
     p.required("channelId")
@@ -290,10 +290,37 @@ pub(super) async fn set_vars(ari: &Arc<Ari>, p: &Params) -> Result<Reply, AriErr
 }
 
 pub(super) async fn snoop(ari: &Arc<Ari>, p: &Params) -> Result<Reply, AriError> {
-    let _ = (ari, p);
-    Err(AriError::not_implemented(
-        "Snoop channels are not implemented yet",
-    ))
+    let target = channel_id(p)?;
+    let app = p
+        .str("app")
+        .filter(|a| !a.is_empty())
+        .ok_or_else(|| AriError::bad_request("Application name is required"))?;
+    let direction = |name: &str| {
+        let v = p.str(name).filter(|v| !v.is_empty());
+        match v {
+            None => Ok(SnoopDirection::None),
+            Some(v) => SnoopDirection::parse(&v).ok_or_else(|| {
+                AriError::bad_request(format!("Invalid direction specified for {name}"))
+            }),
+        }
+    };
+    let spec = SnoopSpec {
+        target,
+        app,
+        app_args: p.str("appArgs"),
+        spy: direction("spy")?,
+        whisper: direction("whisper")?,
+        snoop_id: p.str("snoopId"),
+    };
+    if spec.spy == SnoopDirection::None && spec.whisper == SnoopDirection::None {
+        return Err(AriError::bad_request(
+            "Direction must be specified for at least spy or whisper",
+        ));
+    }
+    ari.telephony
+        .call(move |c, done| c.snoop(spec, done))
+        .await
+        .map(Reply::Json)
 }
 
 pub(super) async fn external_media(ari: &Arc<Ari>, p: &Params) -> Result<Reply, AriError> {

@@ -57,12 +57,41 @@ impl Core {
         channels: &[&str],
         bridge: Option<&str>,
     ) {
+        self.emit_to(kind, body, channels, bridge, Vec::new());
+    }
+
+    /// The apps that follow these channels or this bridge now (for `RecordingFinished`).
+    pub(crate) fn subscribers(&self, channels: &[String], bridge: Option<&str>) -> Vec<String> {
+        let probe = Event {
+            kind: "RecordingFinished",
+            body: Map::new(),
+            channels: channels.to_vec(),
+            bridge: bridge.map(str::to_string),
+            owners: channels
+                .iter()
+                .filter_map(|c| self.channels.get(c))
+                .filter_map(|c| c.app().map(str::to_string))
+                .collect(),
+        };
+        self.apps.subscribers(&probe)
+    }
+
+    /// [`Core::emit`], also to the apps in `also` (subscribers of objects now gone).
+    pub(crate) fn emit_to(
+        &mut self,
+        kind: &'static str,
+        body: Value,
+        channels: &[&str],
+        bridge: Option<&str>,
+        also: Vec<String>,
+    ) {
         debug_assert!(EMITTED.contains(&kind), "{kind} is not in EMITTED");
-        let owners: Vec<String> = channels
+        let mut owners: Vec<String> = channels
             .iter()
             .filter_map(|c| self.channels.get(*c))
             .filter_map(|c| c.app().map(str::to_string))
             .collect();
+        owners.extend(also);
         let body = match body {
             Value::Object(m) => m,
             _ => Map::new(),

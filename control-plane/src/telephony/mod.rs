@@ -15,6 +15,7 @@ mod playback;
 mod recording;
 mod settings;
 mod sip_in;
+mod snoop;
 mod sounds;
 pub mod stasis;
 pub mod time;
@@ -36,6 +37,7 @@ pub(crate) use emit::EMITTED;
 pub use playback::PlayOn;
 pub use recording::RecordSpec;
 pub use settings::Settings;
+pub use snoop::SnoopSpec;
 
 use model::{Bridge, Channel, LiveRecording, Playback};
 

@@ -164,6 +164,39 @@ pub struct Channel {
 }
 
 impl Channel {
+    /// A channel in state `state` with nothing else set yet (context `default`, exten `s`).
+    pub fn new(id: String, name: String, state: ChannelState, tech: Tech) -> Self {
+        Self {
+            id,
+            name,
+            state,
+            caller: Party::default(),
+            connected: Party::default(),
+            accountcode: String::new(),
+            dialplan: Dialplan {
+                context: "default".into(),
+                exten: "s".into(),
+                priority: 1,
+                ..Dialplan::default()
+            },
+            created: SystemTime::now(),
+            language: "en".into(),
+            vars: BTreeMap::new(),
+            protocol_id: String::new(),
+            tech,
+            leg: None,
+            stasis: None,
+            bridge: None,
+            hanging_up: None,
+            muted: (false, false),
+            held: false,
+            caller_channel: None,
+            sip_headers: Vec::new(),
+            service: None,
+            background: None,
+        }
+    }
+
     /// ARI `Channel`, with the variables named in `channelvars` that are set.
     pub fn to_json(&self, channelvars: &[String]) -> Value {
         let mut v = json!({
@@ -390,6 +423,9 @@ pub struct LiveRecording {
     pub max_duration: Option<std::time::Duration>,
     /// Ends after silence (talk detection runs on the channel).
     pub max_silence: bool,
+    /// Apps that followed its target when it began to finish: they get `RecordingFinished`
+    /// even if the target is gone by the time the file is complete.
+    pub notify: Vec<String>,
 }
 
 impl LiveRecording {

@@ -133,6 +133,7 @@ impl Core {
             started: Instant::now(),
             max_duration: (spec.max_duration > 0).then(|| Duration::from_secs(spec.max_duration)),
             max_silence: spec.max_silence > 0,
+            notify: Vec::new(),
         };
         let json = rec.to_json();
         self.by_media_recording.insert(media, spec.name.clone());
@@ -201,18 +202,10 @@ impl Core {
             return;
         };
         let body = json!({"recording": r.to_json()});
-        let target = r.target_uri.clone();
-        match target.split_once(':') {
-            Some(("channel", c)) => {
-                let c = c.to_string();
-                self.emit(kind, body, &[&c], None);
-            }
-            Some(("bridge", b)) => {
-                let b = b.to_string();
-                self.emit(kind, body, &[], Some(&b));
-            }
-            _ => {}
-        }
+        let notify = r.notify.clone();
+        let (channels, bridge) = recording_subjects(&r.target_uri);
+        let channels: Vec<&str> = channels.iter().map(String::as_str).collect();
+        self.emit_to(kind, body, &channels, bridge.as_deref(), notify);
     }
 
     /// Ends a live recording: the media engine lets go of its sink, the writer finishes the
@@ -224,6 +217,13 @@ impl Core {
         let Some(writer) = r.writer.take() else {
             return; // already finishing
         };
+        // Who hears of its end is decided now, while its target still exists.
+        let (channels, bridge) = recording_subjects(&r.target_uri);
+        let notify = self.subscribers(&channels, bridge.as_deref());
+        let Some(r) = self.recordings.get_mut(name) else {
+            return;
+        };
+        r.notify = notify;
         let target = match r.target_uri.split_once(':') {
             Some(("channel", c)) => self.channels.get(c).and_then(|c| c.leg).map(Target::Leg),
             Some(("bridge", b)) => self.bridges.get(b).map(|b| Target::Bridge(b.media)),
@@ -478,5 +478,14 @@ impl Core {
     pub fn delete_recording(&self, name: &str) -> Result<(), AriError> {
         let (path, _) = self.stored_recording_file(name)?;
         std::fs::remove_file(path).map_err(|e| AriError::internal(e.to_string()))
+    }
+}
+
+/// The channels and bridge a recording's events are about (from its `target_uri`).
+fn recording_subjects(target_uri: &str) -> (Vec<String>, Option<String>) {
+    match target_uri.split_once(':') {
+        Some(("channel", c)) => (vec![c.to_string()], None),
+        Some(("bridge", b)) => (Vec::new(), Some(b.to_string())),
+        _ => (Vec::new(), None),
     }
 }

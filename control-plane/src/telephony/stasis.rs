@@ -161,6 +161,15 @@ impl Apps {
             .collect()
     }
 
+    /// The apps that would receive `e`.
+    pub fn subscribers(&self, e: &Event) -> Vec<String> {
+        self.apps
+            .iter()
+            .filter(|(name, app)| app.wants(name, e))
+            .map(|(name, _)| name.clone())
+            .collect()
+    }
+
     /// Sends an event to every app that should see it. `envelope` adds `type`, `timestamp`,
     /// `asterisk_id` and `application`. A connection whose queue is full is cut off.
     pub fn deliver(&mut self, e: &Event, envelope: &Envelope<'_>) {

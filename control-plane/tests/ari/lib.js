@@ -82,6 +82,19 @@ class Events {
       this.waiters.push(() => { if (check()) { clearTimeout(t); return true; } return false; });
     });
   }
+  /// Like `next`, but anywhere in what arrived (ignores and keeps the cursor).
+  seen(type, pred = () => true, timeout = 8000) {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const hit = this.list.find(e => e.type === type && pred(e));
+        if (hit) resolve(hit);
+        return !!hit;
+      };
+      if (check()) return;
+      const t = setTimeout(() => reject(new Error(`no ${type} within ${timeout} ms`)), timeout);
+      this.waiters.push(() => { if (check()) { clearTimeout(t); return true; } return false; });
+    });
+  }
   /// Asserts no event of `type` arrived (so far).
   none(type, pred = () => true) {
     const hit = this.list.find(e => e.type === type && pred(e));

@@ -83,7 +83,7 @@ impl MediaCore {
         if mixing {
             for &m in &members {
                 let leg = self.leg_mut(m);
-                if leg.params.is_some() {
+                if leg.has_media() {
                     leg.route = Route::Mix;
                     leg.out.reanchor();
                 }
@@ -92,10 +92,16 @@ impl MediaCore {
             let (la, lc) = self.pair_mut(a, c);
             la.peer = Some(c);
             lc.peer = Some(a);
-            let route = match (&la.params, &lc.params) {
-                (Some(pa), Some(pc)) if pa.codec == pc.codec => Route::Relay,
-                (Some(_), Some(_)) => Route::Transcode,
-                _ => Route::None,
+            let same_codec = matches!(
+                (&la.params, &lc.params),
+                (Some(pa), Some(pc)) if pa.codec == pc.codec
+            );
+            let route = if !(la.has_media() && lc.has_media()) {
+                Route::None
+            } else if same_codec && la.relayable() && lc.relayable() {
+                Route::Relay
+            } else {
+                Route::Transcode
             };
             // A new route or peer: relayed streams re-anchor on both sides.
             la.route = route;
@@ -109,7 +115,7 @@ impl MediaCore {
         // The mixer's participants follow the members (rates as the legs now decode).
         let rates: Vec<(usize, Option<SampleRate>)> = members
             .iter()
-            .map(|&m| (m, self.leg(m).dec.as_ref().map(|d| d.rate())))
+            .map(|&m| (m, self.leg(m).rx_rate()))
             .collect();
         let b = self.bridges.get_mut(&id).expect("checked above");
         if !mixing {

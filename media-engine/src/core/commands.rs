@@ -8,7 +8,7 @@ use crate::{
         LegConfig, LegId, MediaCommand, MediaError, PlaybackId, RecordingId, RtpStatistics, Target,
     },
     dtmf::Digit,
-    leg::{Leg, LegSeed, Route},
+    leg::{Leg, Route},
     playback::{PlaySource, Player},
 };
 
@@ -70,6 +70,13 @@ impl MediaCore {
                 reply,
             } => reply.send(self.stop_recording(target, recording)),
             MediaCommand::Echo { leg, on, reply } => reply.send(self.echo(leg, on)),
+            MediaCommand::CreateSnoop {
+                snoop,
+                target,
+                spy,
+                whisper,
+                reply,
+            } => reply.send(self.create_snoop(now, snoop, target, spy, whisper)),
             MediaCommand::ControlPlayback {
                 target,
                 playback,
@@ -117,15 +124,7 @@ impl MediaCore {
             return Err(MediaError::LegExists(id));
         }
         let pair = sockets.open()?;
-        let r = self.random_u64();
-        let r2 = self.random_u64();
-        let seed = LegSeed {
-            ssrc: r as u32,
-            seq: (r >> 32) as u16,
-            ts: r2 as u32,
-            session_id: (r2 >> 33) | 1,
-            rtcp_jitter: 0.5 + f64::from((r >> 48) as u16) / 65536.0,
-        };
+        let seed = self.seed();
         let mut leg = Box::new(Leg::new(now, id, config, pair, seed));
         let sdp = match remote_offer {
             Some(offer) => leg.answer(offer, &mut *self.random),
@@ -274,7 +273,9 @@ impl MediaCore {
         let slot = self.slot(id)?;
         let mut leg = self.take(slot);
         leg.send_bye(&mut self.tx);
-        sockets.close(leg.sockets);
+        if leg.sockets.is_real() {
+            sockets.close(leg.sockets);
+        }
         Ok(leg.statistics())
     }
 

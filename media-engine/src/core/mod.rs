@@ -9,6 +9,7 @@
 mod bridge;
 mod commands;
 mod route;
+mod snoop;
 mod targets;
 mod tick;
 
@@ -21,7 +22,7 @@ use std::{
 use crate::{
     command::{BridgeId, LegId, MediaError, MediaEvent, PlaybackId, RecordingId, Target},
     dtmf::DtmfUpdate,
-    leg::{Leg, LegSockets, Received, Route},
+    leg::{Leg, LegSeed, LegSockets, Received, Route},
     rtp,
     stats::NtpClock,
     tx::{SocketId, TxQueue},
@@ -290,6 +291,9 @@ impl MediaCore {
             }
         };
         self.by_id.insert(id, slot);
+        if !sockets.is_real() {
+            return slot;
+        }
         for (sock, rtcp) in [(sockets.rtp, false), (sockets.rtcp, true)] {
             let i = sock.0 as usize;
             if self.by_socket.len() <= i {
@@ -304,12 +308,28 @@ impl MediaCore {
         let leg = self.legs[slot].take().expect("removing an occupied slot");
         self.free.push(slot);
         self.by_id.remove(&leg.id);
-        for sock in [leg.sockets.rtp, leg.sockets.rtcp] {
+        for sock in [leg.sockets.rtp, leg.sockets.rtcp]
+            .into_iter()
+            .filter(|_| leg.sockets.is_real())
+        {
             if let Some(s) = self.by_socket.get_mut(sock.0 as usize) {
                 *s = None;
             }
         }
         leg
+    }
+
+    /// Random starting points for a new leg.
+    fn seed(&mut self) -> LegSeed {
+        let r = self.random_u64();
+        let r2 = self.random_u64();
+        LegSeed {
+            ssrc: r as u32,
+            seq: (r >> 32) as u16,
+            ts: r2 as u32,
+            session_id: (r2 >> 33) | 1,
+            rtcp_jitter: 0.5 + f64::from((r >> 48) as u16) / 65536.0,
+        }
     }
 
     fn random_u64(&mut self) -> u64 {

@@ -65,13 +65,17 @@ impl MediaCore {
         let wants_decode = transcoding
             || mixing
             || leg.talk.is_some()
+            || leg.taps.iter().any(|t| t.needs_decode())
             || peer_records_out
             || leg
                 .recordings
                 .iter()
                 .any(|r| r.direction != RecordDirection::Out);
-        let wants_encode =
-            transcoding || mixing || leg.playback.is_some() || leg.dtmf_tones.is_some();
+        let wants_encode = transcoding
+            || mixing
+            || leg.playback.is_some()
+            || leg.dtmf_tones.is_some()
+            || leg.taps.iter().any(|t| t.needs_encode());
         let peer_for_rate = if transcoding { peer_codec } else { None };
         let rate = if mixing {
             natural(params.codec)

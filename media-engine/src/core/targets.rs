@@ -29,15 +29,17 @@ impl MediaCore {
                     .peer
                     .and_then(|p| self.leg(p).params.as_ref().map(|x| x.codec));
                 let leg = self.leg_mut(slot);
-                let codec = leg
-                    .params
-                    .as_ref()
-                    .map(|p| p.codec)
-                    .ok_or(MediaError::State("the leg has not negotiated media"))?;
                 let transcoding = leg.route == Route::Transcode;
-                let rate = match leg.route {
-                    Route::Mix => super::route::natural(codec),
-                    _ => working_rate(codec, if transcoding { peer_codec } else { None }),
+                let rate = match (&leg.snoop, leg.params.as_ref().map(|p| p.codec)) {
+                    // A snoop plays at its own rate (what it is sent is whispered).
+                    (Some(s), _) => s.rate(),
+                    (None, Some(codec)) if leg.route == Route::Mix => super::route::natural(codec),
+                    (None, Some(codec)) => {
+                        working_rate(codec, if transcoding { peer_codec } else { None })
+                    }
+                    (None, None) => {
+                        return Err(MediaError::State("the leg has not negotiated media"));
+                    }
                 };
                 let player = Player::new(source, rate)?;
                 let started = leg.playback.is_none();

@@ -35,10 +35,21 @@ impl MediaCore {
         leg.rx_frame.clear();
         leg.tx_frame.clear();
         leg.tx_frame_rate = None;
-        if let Some(dec) = &mut leg.dec {
+        if let Some(src) = &mut leg.snoop {
+            src.next_frame(&mut leg.rx_frame);
+        } else if let Some(dec) = &mut leg.dec {
             dec.pull(now, &mut leg.rx_frame);
+        }
+        let mut prune = false;
+        if let Some(rate) = leg.rx_rate() {
             if leg.mute_in {
                 leg.rx_frame.iter_mut().for_each(|x| *x = 0);
+            }
+            // Snoops hear what came in, then whisper into it.
+            for tap in &mut leg.taps {
+                tap.begin_tick(&leg.rx_frame, Some(rate));
+                tap.whisper_in(&mut leg.rx_frame, rate);
+                prune |= tap.is_closed();
             }
             if let Some(t) = &mut leg.talk {
                 let energy: u64 = leg
@@ -60,6 +71,11 @@ impl MediaCore {
                     None => {}
                 }
             }
+        } else {
+            for tap in &mut leg.taps {
+                tap.begin_tick(&[], None);
+                prune |= tap.is_closed();
+            }
         }
         if let Some(rx) = &mut leg.dtmf_rx {
             rx.handle_timeout(now);
@@ -74,6 +90,9 @@ impl MediaCore {
         }
         self.dtmf_scratch.clear();
         self.inband_events(slot);
+        if prune {
+            self.prune_taps(slot);
+        }
     }
 
     fn send_tick(&mut self, now: Instant, slot: usize) {
@@ -83,7 +102,7 @@ impl MediaCore {
         let (leg, peer_frame) = match peer {
             Some(p) => {
                 let (l, pl) = super::pair_mut(&mut self.legs, slot, p);
-                let frame = pl.dec.as_ref().map(|d| (pl.rx_frame.as_slice(), d.rate()));
+                let frame = pl.rx_rate().map(|r| (pl.rx_frame.as_slice(), r));
                 (l, frame.filter(|(f, _)| !f.is_empty()))
             }
             None => (self.legs[slot].as_deref_mut().expect("occupied"), None),
@@ -131,7 +150,7 @@ impl MediaCore {
             if rate.is_none() && leg.route == Route::Mix && !leg.mix_out.is_empty() {
                 // The bridge's mixer: this leg's mix-minus.
                 leg.tx_frame.extend_from_slice(&leg.mix_out);
-                rate = leg.dec.as_ref().map(|d| d.rate());
+                rate = leg.rx_rate();
             }
             if rate.is_none()
                 && let Some((frame, r)) = peer_frame
@@ -144,10 +163,19 @@ impl MediaCore {
                     leg.tx_frame_rate = Some(r);
                 }
             }
+            // Snoops hear what goes out, then whisper into it.
+            for tap in &mut leg.taps {
+                rate = tap.end_tick(&mut leg.tx_frame, rate);
+            }
             if let (Some(r), Some(enc)) = (rate, &mut leg.enc) {
                 enc.push(&leg.tx_frame, r);
                 leg.tx_frame_rate = Some(r);
                 leg.send_encoded(now, &mut self.tx);
+            }
+            // A snoop's "sent" audio is whispered into the leg it snoops on.
+            if let (Some(r), Some(src)) = (rate, &leg.snoop) {
+                src.whisper(&leg.tx_frame, r);
+                leg.tx_frame_rate = Some(r);
             }
         }
         record(leg);
@@ -190,7 +218,7 @@ fn record(leg: &mut Leg) {
     if leg.recordings.is_empty() {
         return;
     }
-    let rx_rate = leg.dec.as_ref().map(|d| d.rate());
+    let rx_rate = leg.rx_rate();
     let tx_rate = leg.tx_frame_rate;
     let mut mixed: Vec<i16> = Vec::new();
     let mut other: Vec<i16> = Vec::new();

@@ -22,6 +22,7 @@ use crate::{
         Direction, SessionDescription,
         negotiate::{self, KeySource, LocalOffer, LocalSide, MediaParams},
     },
+    snoop::{SnoopSource, SnoopTap},
     srtp::{CryptoSuite, KeyMaterial, SrtpContext},
     stats::ReceiverStats,
     stream::OutStream,
@@ -37,6 +38,23 @@ pub struct LegSockets {
     pub rtcp: SocketId,
     /// The local RTP address (RTCP is on port + 1).
     pub local: SocketAddr,
+}
+
+impl LegSockets {
+    /// A virtual leg's (a snoop): no sockets at all.
+    pub const NONE: Self = Self {
+        rtp: SocketId(u32::MAX),
+        rtcp: SocketId(u32::MAX),
+        local: SocketAddr::V4(std::net::SocketAddrV4::new(
+            std::net::Ipv4Addr::UNSPECIFIED,
+            0,
+        )),
+    };
+
+    /// Whether these are real sockets.
+    pub fn is_real(&self) -> bool {
+        self.rtp != SocketId(u32::MAX)
+    }
 }
 
 /// Packets a leg dropped, by reason.
@@ -148,6 +166,10 @@ pub(crate) struct Leg {
     pub(crate) mute_in: bool,
     /// It is sent nothing.
     pub(crate) mute_out: bool,
+    /// Snoops on this leg.
+    pub(crate) taps: Vec<SnoopTap>,
+    /// This leg is a snoop: what it receives is what it spies.
+    pub(crate) snoop: Option<Box<SnoopSource>>,
 }
 
 /// Deterministic parts a new leg needs from the core's random source.
@@ -220,7 +242,28 @@ impl Leg {
             echo: false,
             mute_in: false,
             mute_out: false,
+            taps: Vec::new(),
+            snoop: None,
         }
+    }
+
+    /// The rate of [`Leg::rx_frame`]: its decoder's, or a snoop's own.
+    pub(crate) fn rx_rate(&self) -> Option<codec_transcoder::SampleRate> {
+        match (&self.dec, &self.snoop) {
+            (Some(d), _) => Some(d.rate()),
+            (None, Some(s)) => Some(s.rate()),
+            (None, None) => None,
+        }
+    }
+
+    /// Whether it has audio to exchange (negotiated media, or a snoop).
+    pub(crate) fn has_media(&self) -> bool {
+        self.params.is_some() || self.snoop.is_some()
+    }
+
+    /// Whether its packets can be relayed as they are (no snoop reads or writes its audio).
+    pub(crate) fn relayable(&self) -> bool {
+        self.taps.is_empty() && self.snoop.is_none()
     }
 
     /// The direction we want in the next offer or answer.

@@ -11,8 +11,9 @@ use std::{
 };
 
 use super::{Moving, PortPool, WorkerCounters, WorkerMsg, spawn};
-use crate::command::{
-    BridgeId, BridgeKind, LegId, MediaCommand, MediaError, MediaEvent, Reply, Target,
+use crate::{
+    command::{BridgeId, BridgeKind, LegId, MediaCommand, MediaError, MediaEvent, Reply, Target},
+    snoop::SnoopDirection,
 };
 
 /// How the engine runs.
@@ -237,6 +238,13 @@ impl MediaEngine {
                 legs,
                 reply,
             } => self.bridge(bridge, kind, legs, reply),
+            MediaCommand::CreateSnoop {
+                snoop,
+                target,
+                spy,
+                whisper,
+                reply,
+            } => self.create_snoop(snoop, target, spy, whisper, reply),
             MediaCommand::DestroyBridge { bridge, reply } => {
                 let w = self.inner.placement().bridges.remove(&bridge);
                 match w {
@@ -315,6 +323,54 @@ impl MediaEngine {
                 config,
                 remote_offer,
                 near,
+                reply,
+            },
+        );
+    }
+
+    /// Places a snoop on its target's worker.
+    fn create_snoop(
+        &self,
+        snoop: LegId,
+        target: LegId,
+        spy: SnoopDirection,
+        whisper: SnoopDirection,
+        reply: Reply<()>,
+    ) {
+        let worker = {
+            let mut p = self.inner.placement();
+            if p.legs.contains_key(&snoop) {
+                drop(p);
+                reply.send(Err(MediaError::LegExists(snoop)));
+                return;
+            }
+            let Some(w) = p.legs.get(&target).copied() else {
+                drop(p);
+                reply.send(Err(MediaError::UnknownLeg(target)));
+                return;
+            };
+            p.legs.insert(snoop, w);
+            p.load[w] += 1;
+            w
+        };
+        let inner = Arc::clone(&self.inner);
+        let reply = Reply::new(move |r: Result<(), MediaError>| {
+            if r.is_err() {
+                let mut p = inner.placement();
+                if p.legs.get(&snoop) == Some(&worker) {
+                    p.legs.remove(&snoop);
+                    p.load[worker] = p.load[worker].saturating_sub(1);
+                }
+            }
+            reply.send(r);
+        });
+        self.deliver(
+            worker,
+            MediaCommand::CreateSnoop {
+                snoop,
+                target,
+                spy,
+                whisper,
                 reply,
             },
         );
@@ -423,6 +479,7 @@ fn target_of(c: &MediaCommand) -> Option<Target> {
         | MediaCommand::TalkDetect { leg, .. }
         | MediaCommand::Echo { leg, .. }
         | MediaCommand::Mute { leg, .. }
+        | MediaCommand::CreateSnoop { target: leg, .. }
         | MediaCommand::Stats { leg, .. }
         | MediaCommand::Destroy { leg, .. } => Target::Leg(*leg),
         MediaCommand::Play { target, .. }
@@ -454,6 +511,7 @@ fn fail(c: MediaCommand, e: MediaError) {
         | MediaCommand::SendDtmf { reply, .. }
         | MediaCommand::TalkDetect { reply, .. }
         | MediaCommand::Echo { reply, .. }
+        | MediaCommand::CreateSnoop { reply, .. }
         | MediaCommand::ControlPlayback { reply, .. }
         | MediaCommand::ControlRecording { reply, .. }
         | MediaCommand::Mute { reply, .. } => reply.send(Err(e)),

@@ -32,11 +32,10 @@ const WAKER: mio::Token = mio::Token(usize::MAX);
 /// Datagrams per `recvmmsg`.
 const BATCH: usize = 32;
 
-/// A leg in transit between workers, with its sockets.
+/// A leg in transit between workers, with its sockets (none for a snoop).
 pub(crate) struct Moving {
     leg: DetachedLeg,
-    rtp: mio::net::UdpSocket,
-    rtcp: mio::net::UdpSocket,
+    sockets: Option<(mio::net::UdpSocket, mio::net::UdpSocket)>,
 }
 
 type Then = Box<dyn FnOnce(Result<Moving, MediaError>) + Send>;
@@ -262,6 +261,12 @@ impl Worker {
     fn detach(&mut self, leg: LegId) -> Result<Moving, MediaError> {
         let detached = self.core.detach(leg)?;
         let s = detached.sockets();
+        if !s.is_real() {
+            return Ok(Moving {
+                leg: detached,
+                sockets: None,
+            });
+        }
         let rtp = self
             .sockets
             .take(s.rtp)
@@ -272,16 +277,17 @@ impl Worker {
             .ok_or(MediaError::UnknownLeg(leg))?;
         Ok(Moving {
             leg: detached,
-            rtp,
-            rtcp,
+            sockets: Some((rtp, rtcp)),
         })
     }
 
     fn attach(&mut self, moving: Moving) -> Result<(), MediaError> {
-        let Moving { mut leg, rtp, rtcp } = moving;
-        let rtp = self.sockets.insert(rtp)?;
-        let rtcp = self.sockets.insert(rtcp)?;
-        leg.set_sockets(rtp, rtcp);
+        let Moving { mut leg, sockets } = moving;
+        if let Some((rtp, rtcp)) = sockets {
+            let rtp = self.sockets.insert(rtp)?;
+            let rtcp = self.sockets.insert(rtcp)?;
+            leg.set_sockets(rtp, rtcp);
+        }
         self.core.attach(leg)
     }
 
