@@ -49,9 +49,18 @@ impl App {
     /// Starts every component described by `config`.
     pub async fn start(config: &Config) -> Result<Self, StartError> {
         let instance_id = instance::resolve(&config.instance);
-        let registry = Arc::new(metrics::registry(&instance_id));
+        let mut registry = metrics::registry(&instance_id);
         let readiness = ops::Readiness::default();
         let (stop, stop_rx) = watch::channel(false);
+
+        let settings = crate::telephony::Settings::new(config, &instance_id);
+        let core = crate::telephony::start(config, settings, stop_rx.clone()).await?;
+        metrics::register_core(
+            &mut registry,
+            Arc::clone(&core.media),
+            Arc::clone(&core.gauges),
+        );
+        let registry = Arc::new(registry);
 
         let (ops_server, ops_task) = ops::start(
             config.metrics.listen,
@@ -68,8 +77,6 @@ impl App {
         })?;
         tracing::info!(addr = %ops_server.local_addr, "metrics and health listening");
 
-        let settings = crate::telephony::Settings::new(config, &instance_id);
-        let core = crate::telephony::start(config, settings, stop_rx.clone()).await?;
         for l in &core.listeners {
             tracing::info!(transport = ?l.transport, addr = %l.local, "SIP listening");
         }

@@ -95,3 +95,71 @@ impl Collector for ProcessCollector {
         Ok(())
     }
 }
+
+/// Registers the call core's figures: channels, bridges, and the media workers' counters.
+pub fn register_core(
+    registry: &mut Registry,
+    media: std::sync::Arc<media_engine::worker::MediaEngine>,
+    gauges: std::sync::Arc<crate::telephony::CoreGauges>,
+) {
+    registry.register_collector(Box::new(CoreCollector { media, gauges }));
+}
+
+#[derive(Debug)]
+struct CoreCollector {
+    media: std::sync::Arc<media_engine::worker::MediaEngine>,
+    gauges: std::sync::Arc<crate::telephony::CoreGauges>,
+}
+
+impl Collector for CoreCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder<'_>) -> Result<(), std::fmt::Error> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let gauges = [
+            ("channels", "Channels", self.gauges.channels.load(Relaxed)),
+            ("bridges", "Bridges", self.gauges.bridges.load(Relaxed)),
+        ];
+        let s = self.media.stats();
+        for (name, help, v) in gauges
+            .into_iter()
+            .chain([("rtp_legs", "Media legs", s.legs)])
+        {
+            let g = ConstGauge::new(v as i64);
+            g.encode(encoder.encode_descriptor(name, help, None, g.metric_type())?)?;
+        }
+        let counters = [
+            (
+                "rtp_received",
+                "Datagrams received on RTP/RTCP sockets",
+                s.received,
+            ),
+            (
+                "rtp_relayed",
+                "RTP packets relayed without decoding",
+                s.relayed,
+            ),
+            ("rtp_sent", "Datagrams sent", s.sent),
+            (
+                "rtp_send_errors",
+                "Datagrams the kernel refused",
+                s.send_errors,
+            ),
+            (
+                "media_events_dropped",
+                "Media events lost for want of a reader",
+                s.events_dropped,
+            ),
+        ];
+        for (name, help, v) in counters {
+            let c = ConstCounter::new(v);
+            c.encode(encoder.encode_descriptor(name, help, None, c.metric_type())?)?;
+        }
+        let c = ConstCounter::new(s.busy.as_secs_f64());
+        c.encode(encoder.encode_descriptor(
+            "media_busy",
+            "Time the media workers spent working",
+            Some(&Unit::Seconds),
+            c.metric_type(),
+        )?)?;
+        Ok(())
+    }
+}

@@ -59,20 +59,128 @@ pub fn request(
     parse(&raw)
 }
 
+/// A keep-alive connection (one request at a time), for load harnesses.
+#[derive(Debug)]
+pub struct Client {
+    addr: SocketAddr,
+    stream: Option<std::io::BufReader<TcpStream>>,
+}
+
+impl Client {
+    /// A client of `addr` (connects on first use, and again after the server closes).
+    pub fn new(addr: SocketAddr) -> Self {
+        Self { addr, stream: None }
+    }
+
+    /// Sends one request and reads the response; `None` on a transport error.
+    pub fn request(
+        &mut self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Option<Response> {
+        use std::io::BufRead;
+        if self.stream.is_none() {
+            let s = TcpStream::connect_timeout(&self.addr, Duration::from_secs(2)).ok()?;
+            s.set_nodelay(true).ok()?;
+            s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+            self.stream = Some(std::io::BufReader::new(s));
+        }
+        let reader = self.stream.as_mut()?;
+        let mut req = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nContent-Length: {}\r\n",
+            self.addr,
+            body.len()
+        );
+        for (name, value) in headers {
+            req.push_str(&format!("{name}: {value}\r\n"));
+        }
+        req.push_str("\r\n");
+        let mut out = req.into_bytes();
+        out.extend_from_slice(body);
+        let sent = reader.get_mut().write_all(&out);
+        let response = sent.ok().and_then(|()| {
+            let mut head = Vec::new();
+            loop {
+                let mut line = Vec::new();
+                if reader.read_until(b'\n', &mut line).ok()? == 0 {
+                    return None;
+                }
+                let end = line == b"\r\n";
+                head.extend_from_slice(&line);
+                if end {
+                    break;
+                }
+            }
+            let (status, headers) = parse_head(&head)?;
+            let mut r = Response {
+                status,
+                headers,
+                body: Vec::new(),
+            };
+            let chunked = r
+                .header("transfer-encoding")
+                .is_some_and(|v| v.eq_ignore_ascii_case("chunked"));
+            if chunked {
+                let mut raw = Vec::new();
+                loop {
+                    let mut line = Vec::new();
+                    reader.read_until(b'\n', &mut line).ok()?;
+                    let size = usize::from_str_radix(
+                        std::str::from_utf8(&line).ok()?.split(';').next()?.trim(),
+                        16,
+                    )
+                    .ok()?;
+                    let mut chunk = vec![0u8; size + 2];
+                    reader.read_exact(&mut chunk).ok()?;
+                    raw.extend_from_slice(&chunk[..size]);
+                    if size == 0 {
+                        break;
+                    }
+                }
+                r.body = raw;
+            } else {
+                let len: usize = r
+                    .header("content-length")
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0);
+                let mut body = vec![0u8; len];
+                reader.read_exact(&mut body).ok()?;
+                r.body = body;
+            }
+            Some(r)
+        });
+        if response
+            .as_ref()
+            .is_none_or(|r| r.header("connection") == Some("close"))
+        {
+            self.stream = None;
+        }
+        response
+    }
+}
+
 /// `GET path`.
 pub fn get(addr: SocketAddr, path: &str) -> Option<Response> {
     request(addr, "GET", path, &[], &[])
 }
 
-fn parse(raw: &[u8]) -> Option<Response> {
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
-    let head = String::from_utf8_lossy(&raw[..split]);
+/// The status and headers of a response head (up to the blank line).
+fn parse_head(head: &[u8]) -> Option<(u16, Vec<(String, String)>)> {
+    let head = String::from_utf8_lossy(head);
     let mut lines = head.split("\r\n");
     let status = lines.next()?.split_whitespace().nth(1)?.parse().ok()?;
     let headers: Vec<(String, String)> = lines
         .filter_map(|l| l.split_once(':'))
         .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
         .collect();
+    Some((status, headers))
+}
+
+fn parse(raw: &[u8]) -> Option<Response> {
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let (status, headers) = parse_head(&raw[..split])?;
     let mut body = raw[split + 4..].to_vec();
     if headers
         .iter()

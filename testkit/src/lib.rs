@@ -19,5 +19,6 @@ pub mod pesq;
 pub mod process;
 pub mod sipp;
 pub mod tools;
+pub mod ws;
 
 pub use tools::{require, run, scratch_dir, workspace_root};

@@ -18,6 +18,8 @@ use super::{Ari, Params};
 
 /// Frames queued per connection before a slow reader is cut off.
 const QUEUE: usize = 4096;
+/// Frames written per flush at most.
+const BATCH: usize = 256;
 
 fn error(status: u16, message: &str) -> Response {
     (
@@ -89,11 +91,16 @@ async fn run(socket: WebSocket, ari: Arc<Ari>, apps: Vec<String>, subscribe_all:
         tokio::select! {
             frame = rx.recv() => match frame {
                 Some(text) => {
-                    // A reader that takes too long to accept a frame is cut off.
-                    let sent = tokio::time::timeout(
-                        std::time::Duration::from_secs(1),
-                        sink.send(Message::Text(text.into())),
-                    )
+                    // Everything queued goes out in one write; a reader that takes too long
+                    // to accept it is cut off.
+                    let sent = tokio::time::timeout(std::time::Duration::from_secs(1), async {
+                        sink.feed(Message::Text(text.into())).await?;
+                        for _ in 0..BATCH {
+                            let Ok(more) = rx.try_recv() else { break };
+                            sink.feed(Message::Text(more.into())).await?;
+                        }
+                        sink.flush().await
+                    })
                     .await;
                     if !matches!(sent, Ok(Ok(()))) {
                         break;

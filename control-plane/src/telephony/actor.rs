@@ -3,7 +3,7 @@
 
 use std::{
     net::SocketAddr,
-    sync::Arc,
+    sync::{Arc, atomic::Ordering},
     time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 
@@ -41,6 +41,10 @@ pub struct Started {
     pub listeners: Vec<Listener>,
     /// The loop task.
     pub task: tokio::task::JoinHandle<()>,
+    /// The media workers (for their counters).
+    pub media: Arc<MediaEngine>,
+    /// Channel and bridge counts.
+    pub gauges: Arc<super::CoreGauges>,
 }
 
 /// Binds SIP, starts the media workers and the core's task.
@@ -73,6 +77,18 @@ pub async fn start(
         ..EngineConfig::default()
     })
     .map_err(StartError::Media)?;
+    // Each call leg holds two RTP sockets.
+    match media.fd_limit() {
+        Some(n) if n < 4096 => {
+            tracing::warn!(
+                limit = n,
+                "open files limit is low: about {} calls fit",
+                n / 4
+            );
+        }
+        Some(n) => tracing::info!(limit = n, "open files limit"),
+        None => {}
+    }
     let media = Arc::new(media);
     let mut ep = Endpoint::new(
         EndpointConfig {
@@ -102,8 +118,11 @@ pub async fn start(
         })
         .map_err(StartError::Media)?;
     let now = SystemTime::now();
+    let gauges = Arc::new(super::CoreGauges::default());
+    let engine = Arc::clone(&media);
     let core = Core {
         settings: Arc::new(settings),
+        gauges: Arc::clone(&gauges),
         ep,
         media,
         channels: Default::default(),
@@ -132,6 +151,8 @@ pub async fn start(
         telephony: Telephony { jobs: jobs_tx },
         listeners,
         task,
+        media: engine,
+        gauges,
     })
 }
 
@@ -185,6 +206,11 @@ async fn run(
             }
         }
         flush(&mut core, &mut net);
+        let g = &core.gauges;
+        g.channels
+            .store(core.channels.len() as u64, Ordering::Relaxed);
+        g.bridges
+            .store(core.bridges.len() as u64, Ordering::Relaxed);
     }
 }
 

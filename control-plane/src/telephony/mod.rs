@@ -135,6 +135,15 @@ impl<T> Done<T> {
 /// A job for the core.
 pub type Job = Box<dyn FnOnce(&mut Core) + Send>;
 
+/// Figures the core publishes for metrics (updated after every step of its loop).
+#[derive(Debug, Default)]
+pub struct CoreGauges {
+    /// Channels now.
+    pub channels: std::sync::atomic::AtomicU64,
+    /// Bridges now.
+    pub bridges: std::sync::atomic::AtomicU64,
+}
+
 /// The handle every other component uses.
 #[derive(Clone, Debug)]
 pub struct Telephony {
@@ -178,6 +187,7 @@ pub(crate) enum Timer {
 /// The core: all calls of this instance.
 pub struct Core {
     pub(crate) settings: Arc<Settings>,
+    pub(crate) gauges: Arc<CoreGauges>,
     pub(crate) ep: Endpoint,
     pub(crate) media: Arc<MediaEngine>,
     pub(crate) channels: HashMap<String, Channel>,

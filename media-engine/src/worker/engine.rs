@@ -122,6 +122,7 @@ pub struct MediaEngine {
     inner: Arc<Inner>,
     threads: Vec<JoinHandle<()>>,
     events: crossbeam_channel::Receiver<MediaEvent>,
+    fd_limit: Option<u64>,
 }
 
 impl std::fmt::Debug for MediaEngine {
@@ -134,7 +135,9 @@ impl std::fmt::Debug for MediaEngine {
 
 impl MediaEngine {
     /// Starts the workers.
+    /// Raises the process's open-files limit to its hard limit first (two sockets per leg).
     pub fn start(config: &EngineConfig) -> std::io::Result<Self> {
+        let fd_limit = super::io::raise_fd_limit().ok();
         let n = if config.workers == 0 {
             std::thread::available_parallelism().map_or(1, usize::from)
         } else {
@@ -173,7 +176,13 @@ impl MediaEngine {
             }),
             threads,
             events,
+            fd_limit,
         })
+    }
+
+    /// The open-files limit after [`MediaEngine::start`] raised it (`None` if unknown).
+    pub fn fd_limit(&self) -> Option<u64> {
+        self.fd_limit
     }
 
     /// Events from every worker.

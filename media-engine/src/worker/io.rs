@@ -252,6 +252,28 @@ fn from_socket_addr(a: SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) 
     (storage, len as libc::socklen_t)
 }
 
+/// Raises this process's soft limit of open files to its hard limit (every leg holds two
+/// sockets; distributions start services with a soft limit of 1024). Returns the limit now.
+pub(crate) fn raise_fd_limit() -> io::Result<u64> {
+    let mut l = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit read and write the one rlimit we pass by pointer.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &raw mut l) != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        if l.rlim_cur < l.rlim_max {
+            l.rlim_cur = l.rlim_max;
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &raw const l) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+        }
+    }
+    Ok(l.rlim_cur)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
