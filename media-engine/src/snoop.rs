@@ -3,16 +3,21 @@
 //! audio is whispered into that leg's media: into what it receives (so its bridge hears it),
 //! into what it is sent (so its far end hears it), or both.
 //!
-//! The two ends meet in a pipe of 20 ms frames per direction, so they may live on different
-//! workers. A reader takes one frame per tick and never lets more than [`KEEP`] pile up
-//! (ticks of two workers drift in phase, not in rate), so the added delay stays at 20–60 ms.
+//! The two ends meet in three single-producer single-consumer ring buffers of samples (spy
+//! in, spy out, whisper), so they may live on different workers without a lock. A reader takes
+//! 20 ms per tick and never lets more than [`KEEP`] frames pile up (ticks of two workers drift
+//! in phase, not in rate), so the added delay stays at 20–60 ms.
 
-use std::{
-    collections::VecDeque,
-    sync::{Arc, Mutex, MutexGuard, PoisonError},
+use std::sync::{
+    Arc,
+    atomic::{AtomicBool, AtomicU32, Ordering},
 };
 
 use codec_transcoder::{Resampler, SampleRate};
+use ringbuf::{
+    HeapCons, HeapProd, HeapRb,
+    traits::{Consumer, Observer, Producer, Split},
+};
 
 /// Which audio of the spied leg a snoop hears or whispers into.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -53,47 +58,67 @@ impl SnoopDirection {
 
 /// Frames kept after a read: more means the writer's ticks run ahead of the reader's phase.
 const KEEP: usize = 2;
-/// Frames queued before the oldest is dropped (a reader that stopped reading).
+/// Frames a lane holds (at 48 kHz) before new ones are dropped (a reader that stopped).
 const MAX_QUEUED: usize = 5;
 
+/// What both ends share besides the lanes: whether either is gone, and each lane's rate.
 #[derive(Debug, Default)]
-struct Frames(VecDeque<(SampleRate, Vec<i16>)>);
+struct Shared {
+    closed: AtomicBool,
+    rates: [AtomicU32; 3],
+}
 
-impl Frames {
-    fn push(&mut self, rate: SampleRate, pcm: &[i16]) {
-        let mut buf = if self.0.len() >= MAX_QUEUED {
-            self.0.pop_front().map(|(_, b)| b).unwrap_or_default()
-        } else {
-            Vec::with_capacity(pcm.len())
-        };
-        buf.clear();
-        buf.extend_from_slice(pcm);
-        self.0.push_back((rate, buf));
-    }
+const SPY_IN: usize = 0;
+const SPY_OUT: usize = 1;
+const WHISPER: usize = 2;
 
-    fn pop(&mut self) -> Option<(SampleRate, Vec<i16>)> {
-        while self.0.len() > KEEP + 1 {
-            self.0.pop_front();
+/// The writing end of one lane.
+struct LaneTx {
+    prod: HeapProd<i16>,
+    lane: usize,
+}
+
+impl LaneTx {
+    /// Queues a frame (dropped whole when the reader has fallen behind).
+    fn push(&mut self, shared: &Shared, rate: SampleRate, pcm: &[i16]) {
+        shared.rates[self.lane].store(rate.hz(), Ordering::Release);
+        if self.prod.vacant_len() >= pcm.len() {
+            self.prod.push_slice(pcm);
         }
-        self.0.pop_front()
     }
 }
 
-#[derive(Debug, Default)]
-struct PipeState {
-    spy_in: Frames,
-    spy_out: Frames,
-    whisper: Frames,
-    closed: bool,
+/// The reading end of one lane.
+struct LaneRx {
+    cons: HeapCons<i16>,
+    lane: usize,
 }
 
-#[derive(Debug, Default)]
-struct Pipe(Mutex<PipeState>);
-
-impl Pipe {
-    fn lock(&self) -> MutexGuard<'_, PipeState> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+impl LaneRx {
+    /// Takes 20 ms into `out` (at the writer's rate, returned), skipping whole frames beyond
+    /// [`KEEP`]; `None` when less than a frame is there.
+    fn pop(&mut self, shared: &Shared, out: &mut Vec<i16>) -> Option<SampleRate> {
+        let rate = SampleRate::from_hz(shared.rates[self.lane].load(Ordering::Acquire))?;
+        let n = rate.samples_in_ms(20);
+        let queued = self.cons.occupied_len() / n;
+        if queued == 0 {
+            return None;
+        }
+        if queued > KEEP + 1 {
+            self.cons.skip((queued - KEEP - 1) * n);
+        }
+        out.clear();
+        out.resize(n, 0);
+        let got = self.cons.pop_slice(out);
+        out.truncate(got);
+        Some(rate)
     }
+}
+
+fn lane(index: usize) -> (LaneTx, LaneRx) {
+    let (prod, cons) =
+        HeapRb::<i16>::new(SampleRate::Hz48000.samples_in_ms(20) * MAX_QUEUED).split();
+    (LaneTx { prod, lane: index }, LaneRx { cons, lane: index })
 }
 
 /// Adds audio at one rate into a frame at another.
@@ -139,21 +164,33 @@ impl Converter {
 }
 
 /// The spied leg's end of a snoop.
-#[derive(Debug)]
 pub(crate) struct SnoopTap {
-    pipe: Arc<Pipe>,
+    shared: Arc<Shared>,
+    spy_in: LaneTx,
+    spy_out: LaneTx,
+    whisper_rx: LaneRx,
     spy: SnoopDirection,
     whisper: SnoopDirection,
     /// This tick's whispered frame, taken at the start of the leg's tick.
-    frame: Option<(SampleRate, Vec<i16>)>,
+    frame: Vec<i16>,
+    frame_rate: Option<SampleRate>,
     conv_in: Converter,
     conv_out: Converter,
+}
+
+impl std::fmt::Debug for SnoopTap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SnoopTap")
+            .field("spy", &self.spy)
+            .field("whisper", &self.whisper)
+            .finish_non_exhaustive()
+    }
 }
 
 impl SnoopTap {
     /// Whether the snoop leg is gone.
     pub(crate) fn is_closed(&self) -> bool {
-        self.pipe.lock().closed
+        self.shared.closed.load(Ordering::Acquire)
     }
 
     /// Whether the leg must decode what it receives (to be heard, or whispered into).
@@ -169,21 +206,20 @@ impl SnoopTap {
     /// Start of a tick: hands over what the leg received (`rx`, before any whisper) and
     /// takes the frame whispered this tick.
     pub(crate) fn begin_tick(&mut self, rx: &[i16], rate: Option<SampleRate>) {
-        let mut p = self.pipe.lock();
         if let Some(r) = rate.filter(|_| self.spy.includes_in() && !rx.is_empty()) {
-            p.spy_in.push(r, rx);
+            self.spy_in.push(&self.shared, r, rx);
         }
-        self.frame = if self.whisper == SnoopDirection::None {
+        self.frame_rate = if self.whisper == SnoopDirection::None {
             None
         } else {
-            p.whisper.pop()
+            self.whisper_rx.pop(&self.shared, &mut self.frame)
         };
     }
 
     /// Adds the whisper into the received frame (whispering `in`).
     pub(crate) fn whisper_in(&mut self, rx: &mut Vec<i16>, rate: SampleRate) {
-        if let Some((r, f)) = self.frame.as_ref().filter(|_| self.whisper.includes_in()) {
-            self.conv_in.add_into(f, *r, rate, rx);
+        if let Some(r) = self.frame_rate.filter(|_| self.whisper.includes_in()) {
+            self.conv_in.add_into(&self.frame, r, rate, rx);
         }
     }
 
@@ -196,19 +232,23 @@ impl SnoopTap {
         rate: Option<SampleRate>,
     ) -> Option<SampleRate> {
         if let Some(r) = rate.filter(|_| self.spy.includes_out() && !tx.is_empty()) {
-            self.pipe.lock().spy_out.push(r, tx);
+            self.spy_out.push(&self.shared, r, tx);
         }
-        let Some((r, f)) = self.frame.take().filter(|_| self.whisper.includes_out()) else {
+        let Some(r) = self
+            .frame_rate
+            .take()
+            .filter(|_| self.whisper.includes_out())
+        else {
             return rate;
         };
         match rate {
             Some(to) if !tx.is_empty() => {
-                self.conv_out.add_into(&f, r, to, tx);
+                self.conv_out.add_into(&self.frame, r, to, tx);
                 Some(to)
             }
             _ => {
                 tx.clear();
-                tx.extend_from_slice(&f);
+                tx.extend_from_slice(&self.frame);
                 Some(r)
             }
         }
@@ -217,17 +257,29 @@ impl SnoopTap {
 
 impl Drop for SnoopTap {
     fn drop(&mut self) {
-        self.pipe.lock().closed = true;
+        self.shared.closed.store(true, Ordering::Release);
     }
 }
 
 /// The snoop leg's end: its "received" audio is what it spies.
-#[derive(Debug)]
 pub(crate) struct SnoopSource {
-    pipe: Arc<Pipe>,
+    shared: Arc<Shared>,
+    spy_in: LaneRx,
+    spy_out: LaneRx,
+    whisper_tx: LaneTx,
     rate: SampleRate,
     whispers: bool,
+    scratch: Vec<i16>,
     conv: Converter,
+}
+
+impl std::fmt::Debug for SnoopSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SnoopSource")
+            .field("rate", &self.rate)
+            .field("whispers", &self.whispers)
+            .finish_non_exhaustive()
+    }
 }
 
 impl SnoopSource {
@@ -239,33 +291,31 @@ impl SnoopSource {
     /// Whether the spied leg is gone.
     #[cfg(test)]
     pub(crate) fn is_closed(&self) -> bool {
-        self.pipe.lock().closed
+        self.shared.closed.load(Ordering::Acquire)
     }
 
     /// This tick's 20 ms of spied audio (both directions mixed; silence when none came).
     pub(crate) fn next_frame(&mut self, out: &mut Vec<i16>) {
         out.clear();
         out.resize(self.rate.samples_in_ms(20), 0);
-        let (a, b) = {
-            let mut p = self.pipe.lock();
-            (p.spy_in.pop(), p.spy_out.pop())
-        };
-        for (r, f) in [a, b].into_iter().flatten() {
-            self.conv.add_into(&f, r, self.rate, out);
+        for lane in [&mut self.spy_in, &mut self.spy_out] {
+            if let Some(r) = lane.pop(&self.shared, &mut self.scratch) {
+                self.conv.add_into(&self.scratch, r, self.rate, out);
+            }
         }
     }
 
     /// What the snoop leg is sent this tick: whispered into the spied leg.
-    pub(crate) fn whisper(&self, frame: &[i16], rate: SampleRate) {
+    pub(crate) fn whisper(&mut self, frame: &[i16], rate: SampleRate) {
         if self.whispers && !frame.is_empty() {
-            self.pipe.lock().whisper.push(rate, frame);
+            self.whisper_tx.push(&self.shared, rate, frame);
         }
     }
 }
 
 impl Drop for SnoopSource {
     fn drop(&mut self) {
-        self.pipe.lock().closed = true;
+        self.shared.closed.store(true, Ordering::Release);
     }
 }
 
@@ -276,20 +326,31 @@ pub(crate) fn pair(
     whisper: SnoopDirection,
     rate: SampleRate,
 ) -> (SnoopTap, SnoopSource) {
-    let pipe = Arc::new(Pipe::default());
+    let shared = Arc::new(Shared::default());
+    let (in_tx, in_rx) = lane(SPY_IN);
+    let (out_tx, out_rx) = lane(SPY_OUT);
+    let (w_tx, w_rx) = lane(WHISPER);
     (
         SnoopTap {
-            pipe: Arc::clone(&pipe),
+            shared: Arc::clone(&shared),
+            spy_in: in_tx,
+            spy_out: out_tx,
+            whisper_rx: w_rx,
             spy,
             whisper,
-            frame: None,
+            frame: Vec::new(),
+            frame_rate: None,
             conv_in: Converter::default(),
             conv_out: Converter::default(),
         },
         SnoopSource {
-            pipe,
+            shared,
+            spy_in: in_rx,
+            spy_out: out_rx,
+            whisper_tx: w_tx,
             rate,
             whispers: whisper != SnoopDirection::None,
+            scratch: Vec::new(),
             conv: Converter::default(),
         },
     )
@@ -337,7 +398,7 @@ mod tests {
 
     #[test]
     fn whispers_into_each_direction() {
-        let (mut tap, src) = pair(
+        let (mut tap, mut src) = pair(
             SnoopDirection::None,
             SnoopDirection::Both,
             SampleRate::Hz8000,
@@ -355,7 +416,7 @@ mod tests {
 
     #[test]
     fn whisper_out_only_leaves_the_received_audio_alone() {
-        let (mut tap, src) = pair(
+        let (mut tap, mut src) = pair(
             SnoopDirection::None,
             SnoopDirection::Out,
             SampleRate::Hz8000,
@@ -384,8 +445,7 @@ mod tests {
         src.next_frame(&mut out);
         assert_eq!(out.len(), 320);
         // At most KEEP frames remain after a read.
-        let left = src.pipe.lock().spy_in.0.len();
-        assert_eq!(left, KEEP);
+        assert_eq!(src.spy_in.cons.occupied_len(), KEEP * 160);
     }
 
     #[test]

@@ -19,7 +19,7 @@ enum Outcome {
 fn load(name: &str) -> Bytes {
     let path = format!(
         "{}/tests/data/rfc4475/{name}.dat",
-        env!("CARGO_MANIFEST_DIR")
+        testkit::package_dir().display()
     );
     Bytes::from(std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}")))
 }
@@ -142,16 +142,19 @@ torture! {
 
 #[test]
 fn all_fifty_messages_are_covered() {
-    let files = std::fs::read_dir(format!("{}/tests/data/rfc4475", env!("CARGO_MANIFEST_DIR")))
-        .unwrap()
-        .filter_map(|e| {
-            e.ok()?
-                .file_name()
-                .to_str()?
-                .strip_suffix(".dat")
-                .map(String::from)
-        })
-        .count();
+    let files = std::fs::read_dir(format!(
+        "{}/tests/data/rfc4475",
+        testkit::package_dir().display()
+    ))
+    .unwrap()
+    .filter_map(|e| {
+        e.ok()?
+            .file_name()
+            .to_str()?
+            .strip_suffix(".dat")
+            .map(String::from)
+    })
+    .count();
     assert_eq!(files, 50);
     assert_eq!(ALL.len(), 50);
 }

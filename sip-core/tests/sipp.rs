@@ -12,7 +12,10 @@ use testkit::sipp;
 use ua::Ua;
 
 fn scenario(name: &str) -> String {
-    format!("{}/tests/data/sipp/{name}", env!("CARGO_MANIFEST_DIR"))
+    format!(
+        "{}/tests/data/sipp/{name}",
+        testkit::package_dir().display()
+    )
 }
 
 fn transports(ua: &Ua) -> [(&'static str, std::net::SocketAddr, &'static [&'static str]); 2] {

@@ -21,4 +21,4 @@ pub mod sipp;
 pub mod tools;
 pub mod ws;
 
-pub use tools::{require, run, scratch_dir, workspace_root};
+pub use tools::{package_dir, require, run, scratch_dir, workspace_root};

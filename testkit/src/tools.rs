@@ -18,11 +18,28 @@ fn package_of(tool: &str) -> &str {
     }
 }
 
+/// The directory of the package whose tests are running.
+///
+/// Read at run time (`cargo test` sets `CARGO_MANIFEST_DIR` for every test binary it runs), not
+/// baked in at compile time: the build cache lives outside the clone and is shared by clones at
+/// other paths, so a path compiled into a cached binary can name a checkout that is gone.
+pub fn package_dir() -> PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .filter(|p| p.join("Cargo.toml").is_file())
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
+}
+
 /// The workspace root (the directory holding the top-level `Cargo.toml`).
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("testkit lives in the workspace")
+    let start = package_dir();
+    start
+        .ancestors()
+        .find(|dir| {
+            std::fs::read_to_string(dir.join("Cargo.toml"))
+                .is_ok_and(|toml| toml.contains("[workspace]"))
+        })
+        .unwrap_or_else(|| start.parent().unwrap_or(&start))
         .to_path_buf()
 }
 

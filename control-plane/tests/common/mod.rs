@@ -7,12 +7,7 @@
     clippy::disallowed_methods
 )]
 
-use std::{
-    net::SocketAddr,
-    path::{Path, PathBuf},
-    process::Command,
-    time::Duration,
-};
+use std::{net::SocketAddr, path::PathBuf, process::Command, time::Duration};
 
 use testkit::{
     process::{Running, free_tcp_port, free_udp_port, wait_until},
@@ -86,7 +81,7 @@ impl Mediaplane {
 
 /// This crate's test scenarios directory.
 pub fn tests_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests")
+    testkit::package_dir().join("tests")
 }
 
 /// Starts SIPp calling `service` at mediaplane `calls` times (one at a time unless `rate`),

@@ -173,7 +173,7 @@ impl MediaCore {
                 leg.send_encoded(now, &mut self.tx);
             }
             // A snoop's "sent" audio is whispered into the leg it snoops on.
-            if let (Some(r), Some(src)) = (rate, &leg.snoop) {
+            if let (Some(r), Some(src)) = (rate, &mut leg.snoop) {
                 src.whisper(&leg.tx_frame, r);
                 leg.tx_frame_rate = Some(r);
             }
