@@ -60,6 +60,10 @@ impl App {
             Arc::clone(&core.media),
             Arc::clone(&core.gauges),
         );
+        let amqp_metrics = crate::amqp::AmqpMetrics::default();
+        if config.amqp.address.is_some() {
+            amqp_metrics.register(&mut registry);
+        }
         let registry = Arc::new(registry);
 
         let (ops_server, ops_task) = ops::start(
@@ -103,6 +107,28 @@ impl App {
         tracing::info!(addr = %ari_addr, "ARI listening");
         readiness.register("sip").set(true);
         readiness.register("ari").set(true);
+        let mut tasks = vec![ops_task, ari_task, core.task];
+        if let Some(address) = config.amqp.address.clone() {
+            tracing::info!(address = %crate::amqp::redact(&address), app = %config.amqp.app, "VoIPBIN RabbitMQ RPC on");
+            tasks.extend(
+                crate::amqp::start(
+                    &config.amqp,
+                    &config.media.data_dir(),
+                    address,
+                    ari.clone(),
+                    amqp_metrics,
+                    stop_rx.clone(),
+                )
+                .await,
+            );
+        }
+        if config.redis.address.is_some() {
+            tasks.push(tokio::spawn(crate::amqp::redis::run(
+                config.redis.clone(),
+                instance_id.clone(),
+                stop_rx.clone(),
+            )));
+        }
         tracing::info!(instance_id = %instance_id, version = env!("CARGO_PKG_VERSION"), "mediaplane started");
 
         Ok(Self {
@@ -114,7 +140,7 @@ impl App {
             telephony: core.telephony,
             ari,
             stop,
-            tasks: vec![ops_task, ari_task, core.task],
+            tasks,
         })
     }
 

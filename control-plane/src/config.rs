@@ -55,6 +55,21 @@ pub struct Cli {
     /// Directory for recordings and the sound cache.
     #[arg(long = "data_dir", env = "DATA_DIR")]
     pub data_dir: Option<PathBuf>,
+    /// RabbitMQ broker URI; enables VoIPBIN's RPC queues and event exchange.
+    #[arg(long = "rabbitmq_address", env = "RABBITMQ_ADDRESS")]
+    pub rabbitmq_address: Option<String>,
+    /// Roles whose shared request queues are consumed (`call`, `conference`, `registrar`).
+    #[arg(long = "asterisk_role", env = "ASTERISK_ROLE")]
+    pub asterisk_role: Option<String>,
+    /// Redis address for `asterisk.<id>.address-internal`.
+    #[arg(long = "redis_address", env = "REDIS_ADDRESS")]
+    pub redis_address: Option<String>,
+    /// Redis database number.
+    #[arg(long = "redis_database", env = "REDIS_DATABASE")]
+    pub redis_database: Option<u32>,
+    /// Redis password.
+    #[arg(long = "redis_password", env = "REDIS_PASSWORD")]
+    pub redis_password: Option<String>,
     /// Load and check the configuration, print it, and exit.
     #[arg(long = "check_config")]
     pub check_config: bool,
@@ -93,6 +108,92 @@ pub struct Config {
     pub media: MediaConfig,
     /// Outbound SIP endpoints by name (`pjsip/<name>/<uri>`).
     pub endpoints: std::collections::BTreeMap<String, EndpointConfig>,
+    /// VoIPBIN's RabbitMQ RPC and event exchange (off unless an address is set).
+    pub amqp: AmqpConfig,
+    /// The Redis key VoIPBIN reads the instance's internal address from.
+    pub redis: RedisConfig,
+}
+
+/// `[amqp]`
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AmqpConfig {
+    /// Broker URI (`amqp://user:pass@host:5672/%2f`); unset: ARI only.
+    pub address: Option<String>,
+    /// Roles whose shared queue `asterisk.<role>.request` is consumed (`call`, `conference`,
+    /// `registrar`; comma-separated for several).
+    pub role: String,
+    /// The Stasis app served over AMQP; it counts as connected while AMQP is on.
+    pub app: String,
+    /// Unacknowledged deliveries per queue (basic.qos).
+    pub prefetch: u16,
+    /// Requests executed at once, per queue.
+    pub workers: usize,
+    /// Events held while the broker is away; the oldest are dropped beyond this.
+    pub event_buffer: usize,
+    /// The fanout exchange events go to.
+    pub event_exchange: String,
+    /// The delayed-message exchange both request queues are bound to (if the broker has it).
+    pub delay_exchange: String,
+    /// Where `/proxy/recording_file_move` moves finished recordings (default
+    /// `<data_dir>/recording-store`).
+    pub recording_store: Option<PathBuf>,
+}
+
+impl Default for AmqpConfig {
+    fn default() -> Self {
+        Self {
+            address: None,
+            role: "call".into(),
+            app: "voipbin".into(),
+            prefetch: 10,
+            workers: 10,
+            event_buffer: 100_000,
+            event_exchange: "asterisk.all.event".into(),
+            delay_exchange: "bin-manager.delay".into(),
+            recording_store: None,
+        }
+    }
+}
+
+impl AmqpConfig {
+    /// The shared role queues and this instance's own queue.
+    pub fn queues(&self, instance_id: &str) -> (Vec<String>, String) {
+        let roles = self
+            .role
+            .split(',')
+            .map(str::trim)
+            .filter(|r| !r.is_empty())
+            .map(|r| format!("asterisk.{r}.request"))
+            .collect();
+        (roles, format!("asterisk.{instance_id}.request"))
+    }
+}
+
+/// `[redis]`
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RedisConfig {
+    /// `host:port` (or `redis://host:port`); unset: no key is kept.
+    pub address: Option<String>,
+    /// Database number (VoIPBIN: 1).
+    pub database: u32,
+    /// Password (`AUTH`), if the server wants one.
+    pub password: Option<String>,
+    /// The internal IPv4 published as `asterisk.<id>.address-internal` (default: the address
+    /// of the instance interface, else the first non-loopback IPv4).
+    pub internal_address: Option<std::net::Ipv4Addr>,
+}
+
+impl Default for RedisConfig {
+    fn default() -> Self {
+        Self {
+            address: None,
+            database: 1,
+            password: None,
+            internal_address: None,
+        }
+    }
 }
 
 /// `[sip]`
@@ -436,6 +537,21 @@ impl Config {
         if let Some(v) = &cli.data_dir {
             self.media.data_dir = Some(v.clone());
         }
+        if let Some(v) = &cli.rabbitmq_address {
+            self.amqp.address = Some(v.clone()).filter(|a| !a.is_empty());
+        }
+        if let Some(v) = &cli.asterisk_role {
+            self.amqp.role.clone_from(v);
+        }
+        if let Some(v) = &cli.redis_address {
+            self.redis.address = Some(v.clone()).filter(|a| !a.is_empty());
+        }
+        if let Some(v) = cli.redis_database {
+            self.redis.database = v;
+        }
+        if let Some(v) = &cli.redis_password {
+            self.redis.password = Some(v.clone());
+        }
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
@@ -505,6 +621,30 @@ impl Config {
                     "the default ARI credentials asterisk/asterisk are refused while listening on \
                      {ip}: configure [[ari.users]] with a real password"
                 ),
+            });
+        }
+        if let Some(a) = &self.amqp.address
+            && !a.starts_with("amqp://")
+        {
+            return Err(ConfigError::Invalid {
+                key: "amqp.address",
+                reason: format!(
+                    "{:?} is not an amqp:// URI (amqps is not built in: the broker is reached \
+                     inside the cluster, as asterisk-proxy does)",
+                    crate::amqp::redact(a)
+                ),
+            });
+        }
+        if self.amqp.address.is_some() && self.amqp.queues("x").0.is_empty() {
+            return Err(ConfigError::Invalid {
+                key: "amqp.role",
+                reason: "no role queue to consume".into(),
+            });
+        }
+        if self.amqp.workers == 0 || self.amqp.prefetch == 0 || self.amqp.event_buffer == 0 {
+            return Err(ConfigError::Invalid {
+                key: "amqp.workers",
+                reason: "workers, prefetch and event_buffer must be at least 1".into(),
             });
         }
         if matches!(self.metrics.endpoint.as_str(), "/health" | "/ready") {

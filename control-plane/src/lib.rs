@@ -9,6 +9,7 @@
 //! ([`app`]).
 #![forbid(unsafe_code)]
 
+pub mod amqp;
 pub mod app;
 pub mod ari;
 pub mod config;

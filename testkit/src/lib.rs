@@ -17,6 +17,7 @@ pub mod oracle;
 pub mod pcap;
 pub mod pesq;
 pub mod process;
+pub mod rabbitmq;
 pub mod sipp;
 pub mod tools;
 pub mod ws;

@@ -14,6 +14,8 @@ fn package_of(tool: &str) -> &str {
         "baresip" => "baresip-core",
         "gcc" | "cc" => "gcc",
         "rabbitmq-server" | "rabbitmqctl" => "rabbitmq-server",
+        "epmd" => "erlang-base (a dependency of rabbitmq-server)",
+        "redis-server" => "redis-server",
         other => other,
     }
 }

@@ -243,6 +243,11 @@ impl Core {
             match t {
                 Timer::DialTimeout(id) => self.dial_timeout(&id),
                 Timer::RecordingLimit(name) => self.finish_recording(&name, false),
+                Timer::Reoffer {
+                    channel,
+                    offer,
+                    tries,
+                } => self.reoffer(&channel, offer, tries),
             }
         }
     }

@@ -5,6 +5,9 @@ use std::time::{Duration, Instant};
 
 use media_engine::command::{BridgeKind, LegId, MediaCommand};
 use serde_json::json;
+/// How often a deferred re-INVITE is tried again.
+const REOFFER_RETRY: Duration = Duration::from_millis(100);
+
 use sip_core::{
     HeaderName, StatusCode,
     endpoint::{RequestSpec, ResponseSpec},
@@ -294,13 +297,28 @@ impl Core {
             |reply| MediaCommand::Hold { leg, held, reply },
             move |core, r| match r {
                 Ok(offer) => {
-                    let spec =
-                        RequestSpec::new(sip_core::Method::Invite).body("application/sdp", offer);
+                    let spec = RequestSpec::new(sip_core::Method::Invite)
+                        .body("application/sdp", offer.clone());
+                    let kind = if held { "ChannelHold" } else { "ChannelUnhold" };
                     match core.ep.request(Instant::now(), dialog, spec) {
                         Ok(req) => {
                             core.by_request.insert(req, owned.clone());
-                            let kind = if held { "ChannelHold" } else { "ChannelUnhold" };
                             core.channel_event(kind, &owned, json!({}));
+                            done.ok(());
+                        }
+                        // A re-INVITE of ours is still in progress (a hold straight after an
+                        // unhold): RFC 3261 §14.1 allows one at a time, so this offer goes
+                        // when that one completes.
+                        Err(sip_core::endpoint::Error::InvalidState(_)) => {
+                            core.channel_event(kind, &owned, json!({}));
+                            core.after(
+                                REOFFER_RETRY,
+                                Timer::Reoffer {
+                                    channel: owned.clone(),
+                                    offer,
+                                    tries: 1,
+                                },
+                            );
                             done.ok(());
                         }
                         Err(e) => done.err(AriError::conflict(e.to_string())),
@@ -309,6 +327,30 @@ impl Core {
                 Err(e) => done.err(e.into()),
             },
         );
+    }
+
+    /// Sends a deferred re-INVITE offer (see [`Core::hold`]) once the one before it is done;
+    /// gives up after 5 s.
+    pub(crate) fn reoffer(&mut self, channel: &str, offer: Vec<u8>, tries: u32) {
+        let Some(dialog) = self.channels.get(channel).and_then(|c| c.dialog()) else {
+            return;
+        };
+        let spec =
+            RequestSpec::new(sip_core::Method::Invite).body("application/sdp", offer.clone());
+        match self.ep.request(Instant::now(), dialog, spec) {
+            Ok(req) => {
+                self.by_request.insert(req, channel.to_string());
+            }
+            Err(sip_core::endpoint::Error::InvalidState(_)) if tries < 50 => self.after(
+                REOFFER_RETRY,
+                Timer::Reoffer {
+                    channel: channel.to_string(),
+                    offer,
+                    tries: tries + 1,
+                },
+            ),
+            Err(e) => tracing::warn!(%channel, error = %e, "re-INVITE offer dropped"),
+        }
     }
 
     /// Sets a channel variable; functions like `CALLERID(name)` and `PJSIP_HEADER(add,X)`
@@ -497,6 +539,64 @@ impl Core {
         self.channel_event("StasisEnd", id, json!({}));
         let c = self.channel_mut(id)?;
         c.stasis = None;
+        c.last_app = Some(app.clone());
+        self.goto_dialplan(id, &app, context, extension)
+    }
+
+    /// AMI `Redirect`: send a channel wherever it is (Stasis, echo, a conference room) to a
+    /// dialplan location; `svc-stasis` pulls it back into the app it was last in (or
+    /// `fallback_app`), as VoIPBIN's action timeout does.
+    pub fn redirect(
+        &mut self,
+        id: &str,
+        context: &str,
+        extension: &str,
+        fallback_app: &str,
+    ) -> Result<(), AriError> {
+        let c = self.channel(id)?;
+        if c.hanging_up.is_some() {
+            return Err(AriError::not_found("Channel is hanging up"));
+        }
+        let in_stasis = c.stasis.is_some();
+        let app = c
+            .app()
+            .or(c.last_app.as_deref())
+            .unwrap_or(fallback_app)
+            .to_string();
+        let echoing = c.dialplan.app_name == "Echo";
+        let (leg, service, bridge) = (c.leg, c.service.clone(), c.bridge.clone());
+        if in_stasis {
+            self.channel_event("StasisEnd", id, json!({}));
+            let c = self.channel_mut(id)?;
+            c.stasis = None;
+            c.last_app = Some(app.clone());
+        }
+        if echoing && let Some(leg) = leg {
+            self.media(
+                |reply| MediaCommand::Echo {
+                    leg,
+                    on: false,
+                    reply,
+                },
+                |_, _| {},
+            );
+        }
+        if let (Some(_), Some(bridge)) = (service, bridge) {
+            self.leave_bridge(id, &bridge, false);
+        }
+        self.channel_mut(id)?.service = None;
+        self.goto_dialplan(id, &app, context, extension)
+    }
+
+    /// Runs a channel that has left Stasis at a dialplan location.
+    fn goto_dialplan(
+        &mut self,
+        id: &str,
+        app: &str,
+        context: &str,
+        extension: &str,
+    ) -> Result<(), AriError> {
+        let c = self.channel_mut(id)?;
         c.dialplan.context = context.to_string();
         c.dialplan.exten = if extension.is_empty() {
             "s".into()
@@ -525,7 +625,7 @@ impl Core {
                     "context=call-svc".to_string(),
                     format!("context_from={context}"),
                 ];
-                self.enter_stasis(id, &app, args);
+                self.enter_stasis(id, app, args);
             }
             _ => {
                 tracing::info!(channel = %id, %context, "no such dialplan location: hanging up");

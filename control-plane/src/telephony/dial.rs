@@ -177,6 +177,7 @@ impl Core {
             sip_headers: Vec::new(),
             service: None,
             background: None,
+            last_app: None,
         };
         if let (true, Some(app)) = (dial_now, spec.app.clone().filter(|a| !a.is_empty()))
             && let Tech::SipOut { on_answer, .. } = &mut c.tech

@@ -182,6 +182,15 @@ pub(crate) enum Timer {
     DialTimeout(String),
     /// A recording reached its maximum duration.
     RecordingLimit(String),
+    /// A re-INVITE offer waiting for the previous one to complete.
+    Reoffer {
+        /// The channel.
+        channel: String,
+        /// The SDP offer.
+        offer: Vec<u8>,
+        /// Attempts so far.
+        tries: u32,
+    },
 }
 
 /// The core: all calls of this instance.

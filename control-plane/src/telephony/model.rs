@@ -161,6 +161,8 @@ pub struct Channel {
     pub service: Option<String>,
     /// Music on hold or silence being played (its media playback id).
     pub background: Option<PlaybackId>,
+    /// The Stasis app it was last in (for AMI `Redirect` back into Stasis).
+    pub last_app: Option<String>,
 }
 
 impl Channel {
@@ -194,6 +196,7 @@ impl Channel {
             sip_headers: Vec::new(),
             service: None,
             background: None,
+            last_app: None,
         }
     }
 

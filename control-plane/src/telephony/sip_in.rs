@@ -192,6 +192,7 @@ impl Core {
             sip_headers: Vec::new(),
             service: None,
             background: None,
+            last_app: None,
         };
         self.insert_channel(channel);
         self.by_tx.insert(tx, id.clone());
@@ -276,6 +277,7 @@ impl Core {
             .chain(args.iter().cloned())
             .collect::<Vec<_>>()
             .join(",");
+        c.last_app = Some(app.to_string());
         c.stasis = Some(StasisState {
             app: app.to_string(),
             args: args.clone(),

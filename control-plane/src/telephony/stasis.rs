@@ -147,18 +147,33 @@ impl Apps {
         }
     }
 
-    /// Whether an app has a live connection.
+    /// Whether an app has a live connection: an events WebSocket, or an event tap (the app
+    /// served over AMQP counts as connected while AMQP is on, as with asterisk-proxy).
     pub fn connected(&self, name: &str) -> bool {
         self.apps.get(name).is_some_and(|a| a.conn.is_some())
+            || self
+                .taps
+                .iter()
+                .any(|(tap, tx)| tap == name && !tx.is_closed())
     }
 
     /// Names of connected apps.
     pub fn connected_names(&self) -> Vec<String> {
-        self.apps
+        let mut names: Vec<String> = self
+            .apps
             .iter()
             .filter(|(_, a)| a.conn.is_some())
             .map(|(n, _)| n.clone())
-            .collect()
+            .chain(
+                self.taps
+                    .iter()
+                    .filter(|(_, tx)| !tx.is_closed())
+                    .map(|(n, _)| n.clone()),
+            )
+            .collect();
+        names.sort();
+        names.dedup();
+        names
     }
 
     /// The apps that would receive `e`.

@@ -9,6 +9,8 @@
 
 use std::{net::SocketAddr, path::PathBuf, process::Command, time::Duration};
 
+pub mod voipbin;
+
 use testkit::{
     process::{Running, free_tcp_port, free_udp_port, wait_until},
     sipp,
@@ -32,9 +34,18 @@ impl Mediaplane {
 
     /// Like [`Mediaplane::start`], with `ari` lines added to the `[ari]` table.
     pub fn start_with(ari_lines: &str, extra: &str) -> Self {
+        Self::start_full(ari_lines, 38, extra)
+    }
+
+    /// Like [`Mediaplane::start_with`], with `rtp_ports` RTP ports.
+    pub fn start_full(ari_lines: &str, rtp_ports: u16, extra: &str) -> Self {
         let sip = free_udp_port();
         let ari = free_tcp_port();
-        let rtp = 30_000 + (sip % 500) * 40;
+        let rtp = if rtp_ports <= 38 {
+            30_000 + (sip % 500) * 40
+        } else {
+            50_000 + (sip % 20) * 700
+        };
         let data = scratch_dir().join(format!("mp-{}-{sip}", std::process::id()));
         std::fs::create_dir_all(&data).unwrap();
         let config = data.join("mediaplane.toml");
@@ -49,7 +60,7 @@ impl Mediaplane {
                 ari_extra = ari_lines,
                 tls = free_tcp_port(),
                 ops = free_tcp_port(),
-                rtp_max = rtp + 38,
+                rtp_max = rtp + rtp_ports,
                 data = data.display(),
             ),
         )
