@@ -555,3 +555,180 @@ async fn voipbin_call_table_over_rabbitmq() {
     );
     assert_eq!(log.matches("delayed-message exchange").count(), 1);
 }
+
+const AUTH: (&str, &str) = ("Authorization", "Basic YXN0ZXJpc2s6YXN0ZXJpc2s=");
+
+/// A durable queue bound to the event exchange: it outlives a broker restart, so every event
+/// published after the restart is there to be counted.
+async fn durable_events(url: &str) -> (lapin::Connection, lapin::Consumer) {
+    use lapin::{options::*, types::FieldTable};
+    let conn = lapin::Connection::connect(url, lapin::ConnectionProperties::default())
+        .await
+        .unwrap();
+    let ch = conn.create_channel().await.unwrap();
+    ch.exchange_declare(
+        "asterisk.all.event".into(),
+        lapin::ExchangeKind::Fanout,
+        ExchangeDeclareOptions {
+            durable: true,
+            ..Default::default()
+        },
+        FieldTable::default(),
+    )
+    .await
+    .unwrap();
+    ch.queue_declare(
+        "test.events".into(),
+        QueueDeclareOptions {
+            durable: true,
+            ..Default::default()
+        },
+        FieldTable::default(),
+    )
+    .await
+    .unwrap();
+    ch.queue_bind(
+        "test.events".into(),
+        "asterisk.all.event".into(),
+        "".into(),
+        QueueBindOptions::default(),
+        FieldTable::default(),
+    )
+    .await
+    .unwrap();
+    let consumer = ch
+        .basic_consume(
+            "test.events".into(),
+            "".into(),
+            BasicConsumeOptions {
+                no_ack: true,
+                ..Default::default()
+            },
+            FieldTable::default(),
+        )
+        .await
+        .unwrap();
+    (conn, consumer)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broker_restart_under_fifty_calls() {
+    use futures_util::StreamExt;
+    const CALLS: usize = 50;
+    let mut broker = Broker::start();
+    let mp = Mediaplane::start_full("", 240, &amqp_config(&broker));
+    let iq = instance_queue();
+    let req = Requester::connect(&broker.url()).await;
+    let mut ev = Events::subscribe(&req.conn, "asterisk.all.event").await;
+    wait_consuming(&req, &iq, Duration::from_secs(20)).await;
+
+    // 50 calls up, answered over RPC as call-manager does.
+    let (_dir, mut uac) = sipp_calls(&mp, "1234", CALLS as u32, 60, &["-r", "25", "-l", "60"]);
+    let mut channels = Vec::new();
+    while channels.len() < CALLS {
+        let s = ev.wait_for("StasisStart", |_| true).await;
+        let id = s["channel"]["id"].as_str().unwrap().to_string();
+        ok(
+            &req.request(
+                &iq,
+                &ari("POST", &format!("/ari/channels/{id}/answer"), None),
+            )
+            .await,
+            204,
+        );
+        channels.push(id);
+    }
+    for id in &channels {
+        ev.wait_for("ChannelStateChange", |e| {
+            e["channel"]["id"] == id.as_str() && e["channel"]["state"] == "Up"
+        })
+        .await;
+    }
+    drop(ev);
+    req.conn.close(200, "bye".into()).await.unwrap();
+
+    // The broker goes away; events happen meanwhile (over ARI HTTP, which does not need it).
+    tokio::task::block_in_place(|| broker.stop());
+    for (i, id) in channels.iter().enumerate() {
+        let path = format!("/ari/channels/{id}/variable?variable=DURING&value={i}");
+        let r = testkit::http::request(mp.ari, "POST", &path, &[AUTH], b"").unwrap();
+        assert_eq!(r.status, 204, "{}", r.text());
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    // Back: how long until RPC is served again?
+    tokio::task::block_in_place(|| broker.start_again());
+    let back = Instant::now();
+    let (_econn, mut events) = durable_events(&broker.url()).await;
+    let req = Requester::connect(&broker.url()).await;
+    let recovered = wait_consuming(&req, &iq, Duration::from_secs(5)).await;
+    let recovered = recovered.max(back.elapsed());
+    println!(
+        "RPC served again {} ms after the broker listened",
+        recovered.as_millis()
+    );
+    assert!(
+        recovered <= Duration::from_secs(5),
+        "recovery took {recovered:?}"
+    );
+
+    // Every event raised while the broker was down arrives, confirmed, after the restart.
+    let mut during = std::collections::BTreeSet::new();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while during.len() < CALLS && Instant::now() < deadline {
+        let Ok(Some(Ok(d))) = tokio::time::timeout(Duration::from_secs(1), events.next()).await
+        else {
+            continue;
+        };
+        let v: Value = serde_json::from_slice(&d.data).unwrap();
+        if v["data"]["type"] == "ChannelVarset" && v["data"]["variable"] == "DURING" {
+            during.insert(
+                v["data"]["value"]
+                    .as_str()
+                    .unwrap()
+                    .parse::<usize>()
+                    .unwrap(),
+            );
+        }
+    }
+    assert_eq!(
+        during.len(),
+        CALLS,
+        "events raised during the outage that arrived: {during:?}"
+    );
+
+    // Every call is still up, on both sides.
+    let list = testkit::http::request(mp.ari, "GET", "/ari/channels", &[AUTH], b"").unwrap();
+    let list: Value = serde_json::from_slice(&list.body).unwrap();
+    let up = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["state"] == "Up")
+        .count();
+    assert_eq!(up, CALLS, "{list}");
+    assert!(uac.exited().is_none(), "SIPp ended early");
+
+    // And they end normally, hung up over RPC.
+    for id in &channels {
+        ok(
+            &req.request(
+                &iq,
+                &ari(
+                    "DELETE",
+                    &format!("/ari/channels/{id}"),
+                    Some(json!({"reason_code": "16"})),
+                ),
+            )
+            .await,
+            204,
+        );
+    }
+    let (status, out, err) = uac.wait(Duration::from_secs(30));
+    assert!(status.success(), "SIPp: {out}{err}");
+    let metrics = mp.metrics();
+    assert!(
+        metrics.contains("mediaplane_amqp_events_dropped_total 0"),
+        "{metrics}"
+    );
+}

@@ -145,9 +145,9 @@ impl Broker {
         let _ = std::fs::remove_file(self.dir.join("mnesia/node.pid"));
     }
 
-    /// Stops the node and starts it again on the same port and data.
-    pub fn restart(&mut self) {
-        self.stop();
+    /// Starts the node again after [`Broker::stop`], on the same port and data.
+    pub fn start_again(&mut self) {
+        assert!(self.server.is_none(), "the broker is running");
         self.start_node();
     }
 }

@@ -6,7 +6,7 @@
 //! event in flight when the connection drops is published again (at least once). When the
 //! buffer is full the oldest event is dropped and counted (`mediaplane_amqp_events_dropped`).
 
-use std::{collections::VecDeque, time::Duration};
+use std::{collections::VecDeque, task::Poll, time::Duration};
 
 use futures_util::{StreamExt, stream::FuturesOrdered};
 use lapin::{
@@ -98,23 +98,28 @@ impl Publisher {
                 }
                 continue;
             };
-            // Publish what the window allows.
+            // Take every event waiting in the tap first: the bounded buffer (which counts what
+            // it drops) is where events wait, not the tap.
+            while let Ok(ev) = rx.try_recv() {
+                self.push(ev);
+            }
+            // Publish what the window allows. Each publish is polled once at once, which queues
+            // its frames in order; the writes and the confirms then complete together (one
+            // awaited publish at a time would cost an I/O-loop round trip per event).
             let mut failed = None;
             while s.in_flight.len() < WINDOW {
                 let Some(msg) = self.buffer.pop_front() else {
                     break;
                 };
-                match publish(&s.channel, &self.exchange, &msg).await {
-                    Ok(confirm) => {
-                        s.confirms.push_back(Box::pin(confirm));
-                        s.in_flight.push_back(msg);
-                    }
-                    Err(e) => {
-                        self.buffer.push_front(msg);
-                        failed = Some(e.to_string());
-                        break;
-                    }
+                let (ch, ex, body) = (s.channel.clone(), self.exchange.clone(), msg.clone());
+                let mut confirm: Confirm =
+                    Box::pin(async move { publish(&ch, &ex, &body).await?.await });
+                let first = std::future::poll_fn(|cx| Poll::Ready(confirm.as_mut().poll(cx))).await;
+                if let Poll::Ready(done) = first {
+                    confirm = Box::pin(std::future::ready(done));
                 }
+                s.confirms.push_back(confirm);
+                s.in_flight.push_back(msg);
             }
             self.gauge(s);
             if failed.is_none() {
@@ -229,10 +234,10 @@ impl Publisher {
         };
         let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
         while let Some(msg) = self.buffer.pop_front() {
-            match publish(&s.channel, &self.exchange, &msg).await {
-                Ok(c) => s.confirms.push_back(Box::pin(c)),
-                Err(_) => break,
-            }
+            let (ch, ex) = (s.channel.clone(), self.exchange.clone());
+            s.confirms.push_back(Box::pin(
+                async move { publish(&ch, &ex, &msg).await?.await },
+            ));
         }
         while tokio::time::timeout_at(deadline, s.confirms.next())
             .await

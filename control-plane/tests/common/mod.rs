@@ -24,6 +24,7 @@ pub struct Mediaplane {
     pub data: PathBuf,
     pub process: Running,
     pub log: PathBuf,
+    pub ops: SocketAddr,
 }
 
 impl Mediaplane {
@@ -49,6 +50,7 @@ impl Mediaplane {
         let data = scratch_dir().join(format!("mp-{}-{sip}", std::process::id()));
         std::fs::create_dir_all(&data).unwrap();
         let config = data.join("mediaplane.toml");
+        let ops = free_tcp_port();
         std::fs::write(
             &config,
             format!(
@@ -59,7 +61,6 @@ impl Mediaplane {
                  [media]\ndata_dir = \"{data}\"\nsounds = []\n{extra}\n",
                 ari_extra = ari_lines,
                 tls = free_tcp_port(),
-                ops = free_tcp_port(),
                 rtp_max = rtp + rtp_ports,
                 data = data.display(),
             ),
@@ -81,7 +82,15 @@ impl Mediaplane {
             data,
             process,
             log,
+            ops: format!("127.0.0.1:{ops}").parse().unwrap(),
         }
+    }
+
+    /// Its `/metrics` text.
+    pub fn metrics(&self) -> String {
+        testkit::http::get(self.ops, "/metrics")
+            .map(|r| r.text())
+            .unwrap_or_default()
     }
 
     /// Its log so far.

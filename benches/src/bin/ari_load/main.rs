@@ -12,10 +12,20 @@
 //! (`POST /channels/{id}/variables`) until `count` `ChannelVarset` events have arrived;
 //! reports events per second delivered.
 //!
+//! `amqp` mode: a real rabbitmq-server; SIPp places `calls` inbound calls that reach the
+//! Stasis app over the event exchange; each is answered by an RPC request on the instance
+//! queue; then `GET /ari/channels/{id}` and `answer` requests go at `rate` per second for
+//! `secs` seconds. Reports RPC round trips (publish → reply) as p50/p99/max.
+//!
+//! `amqp-events` mode: `count` `ChannelVarset` events through the exchange with publisher
+//! confirms; reports confirmed events per second.
+//!
 //! ```text
 //! cargo build --release
 //! cargo run --release -p benches --bin ari-load -- calls [calls=500] [hold=30] [cps=25]
 //! cargo run --release -p benches --bin ari-load -- events [count=500000]
+//! cargo run --release -p benches --bin ari-load -- amqp [calls=100] [rate=500] [secs=20]
+//! cargo run --release -p benches --bin ari-load -- amqp-events [count=200000]
 //! ```
 #![allow(
     clippy::disallowed_methods,
@@ -23,6 +33,7 @@
     reason = "a load tool"
 )]
 
+mod amqp;
 mod calls;
 mod mediaplane;
 
@@ -36,9 +47,11 @@ fn main() {
     let arg = |i: usize, default: u64| args.get(i).and_then(|v| v.parse().ok()).unwrap_or(default);
     match args.first().map(String::as_str) {
         Some("events") => events(arg(1, 500_000)),
+        Some("amqp") => amqp::rpc(arg(1, 100), arg(2, 500), arg(3, 20)),
+        Some("amqp-events") => amqp::events(arg(1, 200_000)),
         Some("calls") | None => calls::run(arg(1, 500), arg(2, 30), arg(3, 25)),
         Some(other) => {
-            eprintln!("unknown mode {other}: use calls or events");
+            eprintln!("unknown mode {other}: use calls, events, amqp or amqp-events");
             std::process::exit(2);
         }
     }

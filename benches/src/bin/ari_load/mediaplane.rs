@@ -35,6 +35,11 @@ fn binary() -> PathBuf {
 impl Mediaplane {
     /// Starts one whose default Stasis app is `app`.
     pub(crate) fn start(app: &str) -> Self {
+        Self::start_with(app, "")
+    }
+
+    /// Like [`Mediaplane::start`], with `extra` TOML tables appended.
+    pub(crate) fn start_with(app: &str, extra: &str) -> Self {
         let sip = free_udp_port();
         let ari = free_tcp_port();
         let ops = free_tcp_port();
@@ -49,7 +54,7 @@ impl Mediaplane {
                  [metrics]\nlisten = \"127.0.0.1:{ops}\"\n\
                  [rtp]\nport_min = 20000\nport_max = 39999\n\
                  [stasis]\ndefault_app = \"{app}\"\n\
-                 [media]\ndata_dir = \"{data}\"\n",
+                 [media]\ndata_dir = \"{data}\"\n{extra}\n",
                 data = data.display(),
             ),
         )
