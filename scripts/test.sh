@@ -3,7 +3,7 @@
 # test. Safe to re-run; with nothing missing it goes straight to the tests.
 #
 #   apt:  cmake pkg-config gcc ffmpeg sox espeak-ng libspandsp-dev sip-tester baresip-core
-#         rabbitmq-server python3-venv python3-dev nodejs npm
+#         rabbitmq-server redis-server python3-venv python3-dev nodejs npm
 #   pip:  numpy pesq asyncari (into $MEDIAPLANE_TEST_TOOLS/venv)
 #   npm:  ari-client (into $MEDIAPLANE_TEST_TOOLS/node)
 #
@@ -41,6 +41,7 @@ need espeak-ng espeak-ng
 need sipp sip-tester
 need baresip baresip-core
 need rabbitmq-server rabbitmq-server
+need redis-server redis-server
 need node nodejs
 need npm npm
 spandsp_header=no

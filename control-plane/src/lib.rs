@@ -4,9 +4,9 @@
 //! the call registry, the ARI-compatible API, the VoIPBIN RabbitMQ RPC, events, session
 //! recovery and metrics (see DESIGN.md §2, §5, §6).
 //!
-//! Today it serves what exists: configuration ([`config`]), structured logs, the operations
-//! endpoints `/metrics`, `/health` and `/ready` ([`ops`]), and a clean stop on SIGINT/SIGTERM
-//! ([`app`]).
+//! Configuration ([`config`]), the call core ([`telephony`]), the ARI server ([`ari`]),
+//! VoIPBIN's RabbitMQ RPC and event exchange ([`amqp`]), the operations endpoints `/metrics`,
+//! `/health` and `/ready` ([`ops`]), and a clean stop on SIGINT/SIGTERM ([`app`]).
 #![forbid(unsafe_code)]
 
 pub mod amqp;

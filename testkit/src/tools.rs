@@ -15,7 +15,7 @@ fn package_of(tool: &str) -> &str {
         "gcc" | "cc" => "gcc",
         "rabbitmq-server" | "rabbitmqctl" => "rabbitmq-server",
         "epmd" => "erlang-base (a dependency of rabbitmq-server)",
-        "redis-server" => "redis-server",
+        "redis-server" | "redis-cli" => "redis-server",
         other => other,
     }
 }
