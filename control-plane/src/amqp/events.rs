@@ -106,7 +106,6 @@ impl Publisher {
             // Publish what the window allows. Each publish is polled once at once, which queues
             // its frames in order; the writes and the confirms then complete together (one
             // awaited publish at a time would cost an I/O-loop round trip per event).
-            let mut failed = None;
             while s.in_flight.len() < WINDOW {
                 let Some(msg) = self.buffer.pop_front() else {
                     break;
@@ -122,40 +121,39 @@ impl Publisher {
                 s.in_flight.push_back(msg);
             }
             self.gauge(s);
-            if failed.is_none() {
-                tokio::select! {
-                    biased;
-                    Some(done) = s.confirms.next(), if !s.confirms.is_empty() => {
-                        let msg = s.in_flight.pop_front();
-                        match done {
-                            Ok(Confirmation::Ack(_) | Confirmation::NotRequested) => {
-                                self.metrics.events_published.inc();
-                            }
-                            Ok(Confirmation::Nack(_)) => {
-                                tracing::warn!("broker refused an event (nack): publishing it again");
-                                if let Some(m) = msg { self.buffer.push_front(m); }
-                            }
-                            Err(e) => {
-                                if let Some(m) = msg { s.in_flight.push_front(m); }
-                                failed = Some(e.to_string());
-                            }
+            let mut failed = None;
+            tokio::select! {
+                biased;
+                Some(done) = s.confirms.next(), if !s.confirms.is_empty() => {
+                    let msg = s.in_flight.pop_front();
+                    match done {
+                        Ok(Confirmation::Ack(_) | Confirmation::NotRequested) => {
+                            self.metrics.events_published.inc();
+                        }
+                        Ok(Confirmation::Nack(_)) => {
+                            tracing::warn!("broker refused an event (nack): publishing it again");
+                            if let Some(m) = msg { self.buffer.push_front(m); }
+                        }
+                        Err(e) => {
+                            if let Some(m) = msg { s.in_flight.push_front(m); }
+                            failed = Some(e.to_string());
                         }
                     }
-                    ev = rx.recv() => match ev {
-                        Some(ev) => {
-                            self.push(ev);
-                            // Take what else is queued without waking again per event.
-                            while let Ok(ev) = rx.try_recv() { self.push(ev); }
-                        }
-                        None => break,
-                    },
-                    _ = check.tick() => {
-                        if !s.channel.status().connected() || !s.conn.status().connected() {
-                            failed = Some("the connection is closed".to_string());
-                        }
-                    }
-                    _ = stop.changed() => {}
                 }
+                ev = rx.recv() => match ev {
+                    Some(ev) => {
+                        self.push(ev);
+                        // Take what else is queued without waking again per event.
+                        while let Ok(ev) = rx.try_recv() { self.push(ev); }
+                    }
+                    None => break,
+                },
+                _ = check.tick() => {
+                    if !s.channel.status().connected() || !s.conn.status().connected() {
+                        failed = Some("the connection is closed".to_string());
+                    }
+                }
+                _ = stop.changed() => {}
             }
             if let Some(e) = failed {
                 tracing::warn!(error = %e, unconfirmed = s.in_flight.len(), "AMQP event publisher lost its connection; events are kept and published again");

@@ -138,6 +138,12 @@ pub struct Events {
 
 impl Events {
     pub async fn subscribe(conn: &Connection, exchange: &str) -> Self {
+        Self::subscribe_queue(conn, exchange, None).await
+    }
+
+    /// Like [`Events::subscribe`], from a durable queue named `durable` (it outlives a broker
+    /// restart) instead of an exclusive one.
+    pub async fn subscribe_queue(conn: &Connection, exchange: &str, durable: Option<&str>) -> Self {
         let channel = conn.create_channel().await.expect("channel");
         // Declared as mediaplane declares it (fanout, durable), so the order of start does
         // not matter.
@@ -153,16 +159,19 @@ impl Events {
             )
             .await
             .expect("declare the event exchange");
+        let options = match durable {
+            Some(_) => QueueDeclareOptions {
+                durable: true,
+                ..QueueDeclareOptions::default()
+            },
+            None => QueueDeclareOptions {
+                exclusive: true,
+                auto_delete: true,
+                ..QueueDeclareOptions::default()
+            },
+        };
         let q = channel
-            .queue_declare(
-                "".into(),
-                QueueDeclareOptions {
-                    exclusive: true,
-                    auto_delete: true,
-                    ..QueueDeclareOptions::default()
-                },
-                FieldTable::default(),
-            )
+            .queue_declare(durable.unwrap_or("").into(), options, FieldTable::default())
             .await
             .expect("event queue");
         channel
